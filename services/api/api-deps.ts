@@ -1,0 +1,21 @@
+import type { AudioTools } from "../../shared/audio/audio-tools.ts";
+import type { Config } from "../../shared/config/config.ts";
+import type { Database } from "../../shared/db/client.ts";
+import type { Logger } from "../../shared/logging/logger.ts";
+import type { AppMetrics } from "../../shared/observability/metrics.ts";
+import type { ObjectStorage } from "../../shared/providers/storage/object-storage.ts";
+import type { JobQueue } from "../../shared/queue/job-queue.ts";
+
+export interface ApiDeps {
+  config: Pick<Config, "publicUrl" | "appSecret" | "limits" | "env" | "paymentWebhookSecret">;
+  database: Database;
+  storage: ObjectStorage;
+  /** Present for local-disk storage: verifies the signed links the API serves itself. */
+  verifyFileSignature?: (key: string, expires: number, signature: string) => boolean;
+  audio: AudioTools;
+  queue: JobQueue;
+  metrics: AppMetrics;
+  logger: Logger;
+  clock: () => Date;
+  scratchDir: string;
+}

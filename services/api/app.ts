@@ -1,0 +1,86 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import express, { type Request } from "express";
+import helmet from "helmet";
+import { findActiveSession } from "../../shared/db/repositories/accounts.repository.ts";
+import { hashToken } from "../../shared/security/tokens.ts";
+import type { ApiDeps } from "./api-deps.ts";
+import { errorHandler, notFoundHandler } from "./http/errors.ts";
+import { buildOpenApiDocument } from "./http/openapi.ts";
+import { requestContext } from "./http/request-context.ts";
+import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
+import { authRoutes } from "./routes/auth/auth.routes.ts";
+import { billingRoutes } from "./routes/billing/billing.routes.ts";
+import { callsRoutes } from "./routes/calls/calls.routes.ts";
+import { filesRoutes } from "./routes/files/files.routes.ts";
+import { healthRoutes } from "./routes/health/health.routes.ts";
+import { ingestRoutes } from "./routes/ingest/ingest.routes.ts";
+import { sourcesRoutes } from "./routes/sources/sources.routes.ts";
+import { templatesRoutes } from "./routes/templates/templates.routes.ts";
+
+const webDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "web");
+export const API_VERSION = "1.0.0";
+
+/** Every route of the API, in one list: the router, the OpenAPI document and the role table come from it. */
+export function allRoutes(deps: ApiDeps): AnyRoute[] {
+  const routes: AnyRoute[] = [
+    ...healthRoutes(deps),
+    ...authRoutes(deps),
+    ...sourcesRoutes(deps),
+    ...ingestRoutes(deps),
+    ...callsRoutes(deps),
+    ...templatesRoutes(deps),
+    ...billingRoutes(deps),
+    ...filesRoutes(deps),
+  ];
+  routes.push(
+    defineRoute({
+      method: "get",
+      path: "/api/v1/openapi.json",
+      summary: "This document.",
+      tag: "meta",
+      access: "public",
+      responses: { 200: { description: "OpenAPI 3.0 document" } },
+      handler: async () => ({
+        status: 200,
+        body: buildOpenApiDocument(routes, { version: API_VERSION, serverUrl: deps.config.publicUrl }),
+      }),
+    }),
+  );
+  return routes;
+}
+
+/** The HTTP app without listening (tests mount it on port 0). */
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: { "media-src": ["'self'", "blob:", "https:", "http:"], "connect-src": ["'self'"] },
+      },
+    }),
+  );
+  app.use(requestContext(deps.logger, deps.metrics));
+
+  const authenticate = async (req: Request): Promise<AuthContext | undefined> => {
+    const header = req.headers.authorization ?? "";
+    const match = /^Bearer\s+([\w-]{10,200})$/i.exec(header);
+    if (!match?.[1]) return undefined;
+    const found = await findActiveSession(deps.database.db, hashToken(match[1]), deps.clock());
+    return found ? { sessionId: found.sessionId, user: found.user, account: found.account } : undefined;
+  };
+
+  const router = express.Router();
+  mountRoutes(router, allRoutes(deps), {
+    authenticate,
+    jsonParser: express.json({ limit: "1mb", strict: true, type: "application/json" }),
+  });
+  app.use(router);
+  app.use(express.static(webDir, { index: "index.html", maxAge: "1h" }));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

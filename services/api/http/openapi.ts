@@ -1,0 +1,86 @@
+import { z } from "zod";
+import type { AnyRoute } from "./route.ts";
+
+const errorEnvelope = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+const jsonSchema = (schema: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(schema, { io, unrepresentable: "any", target: "openapi-3.0" });
+
+/** OpenAPI 3.0 built from the same zod schemas the routes validate with. */
+export function buildOpenApiDocument(
+  routes: readonly AnyRoute[],
+  info: { version: string; serverUrl: string },
+) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [
+      ["path", route.params],
+      ["query", route.query],
+    ] as const) {
+      if (!schema) continue;
+      const js = jsonSchema(schema, "input") as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, prop] of Object.entries(js.properties ?? {})) {
+        parameters.push({
+          name,
+          in: where,
+          required: where === "path" || (js.required ?? []).includes(name),
+          schema: prop,
+        });
+      }
+    }
+    const requestBody = route.rawBody
+      ? {
+          required: true,
+          content: {
+            [route.rawBody.contentType]: {
+              schema: { type: "object", description: route.rawBody.description },
+            },
+          },
+        }
+      : route.body
+        ? { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } }
+        : undefined;
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(route.responses)) {
+      const isError = Number(status) >= 400;
+      const schema = r.schema
+        ? jsonSchema(r.schema, "output")
+        : isError
+          ? jsonSchema(errorEnvelope, "output")
+          : undefined;
+      responses[status] = {
+        description: r.description,
+        ...(schema ? { content: { "application/json": { schema } } } : {}),
+      };
+    }
+    responses.default = {
+      description: "Error",
+      content: { "application/json": { schema: jsonSchema(errorEnvelope, "output") } },
+    };
+    const secured = route.access !== "public" && route.access !== "token";
+    paths[route.path] ??= {};
+    paths[route.path]![route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      ...(secured ? { security: [{ bearer: [] }], "x-roles": route.access } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(requestBody ? { requestBody } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.0.3",
+    info: { title: "Tyndau API", version: info.version },
+    servers: [{ url: info.serverUrl }],
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    paths,
+  };
+}

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { findAnalyses, findCall, findCalls } from "../../../../shared/db/repositories/calls.repository.ts";
+import { AppError } from "../../../../shared/errors/app-error.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { callDetailDto, callSummaryDto, toCallDetail, toCallSummary } from "./calls.dto.ts";
+
+/** Signed audio links live 5 minutes (API.md: at most 15). */
+export const AUDIO_URL_TTL_SEC = 300;
+
+const listQuery = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  status: z.enum(["received", "awaiting_funds", "processing", "done", "failed"]).optional(),
+  operator: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+const idParams = z.object({ id: z.uuid() });
+
+export function callsRoutes(deps: ApiDeps): AnyRoute[] {
+  const db = deps.database.db;
+  return [
+    defineRoute({
+      method: "get",
+      path: "/api/v1/calls",
+      summary: "Calls of the account, newest first.",
+      tag: "calls",
+      access: ["owner", "manager"],
+      query: listQuery,
+      responses: {
+        200: {
+          description: "A page",
+          schema: z.object({ items: z.array(callSummaryDto), nextCursor: z.string().nullable() }),
+        },
+      },
+      handler: async ({ query, auth }) => {
+        const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+        const rows = await findCalls(db, auth.account.id, {
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+          status: query.status,
+          operator: query.operator,
+          limit: query.limit + 1,
+          cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page[page.length - 1];
+        const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null;
+        return { status: 200, body: { items: page.map(toCallSummary), nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/calls/{id}",
+      summary: "One call's report: dialogue, measurements, answers, cost.",
+      tag: "calls",
+      access: ["owner", "manager"],
+      params: idParams,
+      responses: {
+        200: { description: "The call", schema: callDetailDto },
+        404: { description: "Not found" },
+      },
+      handler: async ({ params, auth }) => {
+        const call = await findCall(db, auth.account.id, params.id);
+        if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+        return { status: 200, body: toCallDetail(call, await findAnalyses(db, auth.account.id, call.id)) };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/calls/{id}/audio",
+      summary: "Redirect to a short-lived signed URL of the recording.",
+      tag: "calls",
+      access: ["owner", "manager"],
+      params: idParams,
+      responses: { 302: { description: "Redirect to the signed URL" }, 404: { description: "Not found" } },
+      handler: async ({ params, auth, log }) => {
+        const call = await findCall(db, auth.account.id, params.id);
+        if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
+        const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
+        log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
+        return { status: 302, headers: { Location: url, "Cache-Control": "no-store" } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,249 @@
+import { createHmac } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { type Readable, Transform } from "node:stream";
+import type { Request } from "express";
+import { z } from "zod";
+import {
+  findSourceByTokenHash,
+  type SourceRow,
+} from "../../../../shared/db/repositories/sources.repository.ts";
+import { AppError } from "../../../../shared/errors/app-error.ts";
+import {
+  type CallMetadata,
+  callMetadataSchema,
+  manualMetadataSchema,
+} from "../../../../shared/ingest/call-metadata.ts";
+import { downloadRecording } from "../../../../shared/ingest/download-recording.ts";
+import { ingestRecording } from "../../../../shared/ingest/ingest-recording.ts";
+import { decryptSecret, hashToken, safeEqualHex } from "../../../../shared/security/tokens.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { discardUpload, receiveMultipart } from "../../http/multipart.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+
+const SIGNATURE_MAX_AGE_SEC = 5 * 60;
+
+const ingestResult = z.object({ callId: z.uuid(), status: z.string(), duplicate: z.boolean() });
+const urlBody = callMetadataSchema.extend({ recordingUrl: z.url() });
+
+export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
+  const ingestDeps = { ...deps, limits: deps.config.limits };
+
+  const parseMetadata = <S extends z.ZodType>(schema: S, raw: string | undefined): z.output<S> => {
+    if (raw === undefined) throw new AppError("VALIDATION_FAILED", "The `metadata` field is missing.");
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new AppError("VALIDATION_FAILED", "The `metadata` field is not valid JSON.");
+    }
+    const result = schema.safeParse(json);
+    if (!result.success) {
+      throw new AppError("VALIDATION_FAILED", "The metadata is invalid.", {
+        details: result.error.issues.map((i) => ({
+          path: ["metadata", ...i.path].join("."),
+          message: i.message,
+        })),
+      });
+    }
+    return result.data;
+  };
+
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/v1/ingest/{token}/calls",
+      summary: "Push one finished call: a multipart recording with metadata, or JSON with a recordingUrl.",
+      tag: "ingest",
+      access: "token",
+      params: z.object({ token: z.string().min(1).max(200) }),
+      rawBody: {
+        contentType: "multipart/form-data",
+        description: "fields: recording (file), metadata (JSON string)",
+      },
+      responses: {
+        202: { description: "Accepted", schema: ingestResult },
+        200: { description: "Duplicate externalId: the existing call", schema: ingestResult },
+        401: { description: "Bad token or signature" },
+        413: { description: "Too large" },
+        422: { description: "Not readable audio" },
+      },
+      handler: async ({ req, params, log }) => {
+        const source = await findSourceByTokenHash(deps.database.db, hashToken(params.token));
+        if (!source) {
+          req.resume();
+          throw new AppError("UNAUTHENTICATED", "Unknown or revoked source token.");
+        }
+        const sourceLog = log.child({ sourceId: source.id, accountId: source.accountId });
+        const signed = source.requireSignature ? startSignatureCheck(req, source, deps) : undefined;
+        const bodyStream: Readable = signed?.body ?? req;
+        const isJson = (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json");
+
+        let metadata: CallMetadata;
+        let file: { path: string; bytes: number };
+        let cleanup: () => Promise<void>;
+        if (isJson) {
+          const raw = await readBody(bodyStream, 64 * 1024);
+          signed?.verify();
+          const body = parseMetadata(urlBody, raw.toString("utf8"));
+          const { recordingUrl, ...rest } = body;
+          metadata = rest;
+          await fs.mkdir(deps.scratchDir, { recursive: true });
+          const dir = await fs.mkdtemp(path.join(deps.scratchDir, "download-"));
+          cleanup = () => fs.rm(dir, { recursive: true, force: true });
+          try {
+            const target = path.join(dir, "recording");
+            const { bytes } = await downloadRecording(recordingUrl, target, {
+              maxBytes: deps.config.limits.maxUploadBytes,
+              timeoutMs: 60_000,
+              maxRedirects: 5,
+              allowPrivateAddresses: deps.config.env !== "production",
+            });
+            file = { path: target, bytes };
+          } catch (error) {
+            await cleanup();
+            throw error;
+          }
+        } else {
+          const upload = await receiveMultipart(req, {
+            fileField: "recording",
+            maxFileBytes: deps.config.limits.maxUploadBytes,
+            scratchDir: deps.scratchDir,
+            body: bodyStream,
+          });
+          cleanup = () => discardUpload(upload);
+          try {
+            signed?.verify();
+            metadata = parseMetadata(callMetadataSchema, upload.fields.metadata);
+            if (!upload.file) throw new AppError("VALIDATION_FAILED", "The `recording` file is missing.");
+            file = upload.file;
+          } catch (error) {
+            await cleanup();
+            throw error;
+          }
+        }
+
+        try {
+          const outcome = await ingestRecording(ingestDeps, {
+            accountId: source.accountId,
+            source: { id: source.id, operatorChannel: source.operatorChannel },
+            metadata,
+            filePath: file.path,
+            bytes: file.bytes,
+          });
+          deps.metrics.ingested.inc({
+            source: source.id,
+            outcome: outcome.duplicate ? "duplicate" : "accepted",
+          });
+          sourceLog.info({ callId: outcome.callId, duplicate: outcome.duplicate }, "recording ingested");
+          return { status: outcome.duplicate ? 200 : 202, body: outcome };
+        } catch (error) {
+          deps.metrics.ingested.inc({
+            source: source.id,
+            outcome: error instanceof AppError ? error.code : "INTERNAL",
+          });
+          throw error;
+        } finally {
+          await cleanup();
+        }
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/calls",
+      summary: "Upload a recording by hand (multipart: recording, metadata).",
+      tag: "calls",
+      access: ["owner", "manager"],
+      rawBody: {
+        contentType: "multipart/form-data",
+        description: "fields: recording (file), metadata (JSON string, optional)",
+      },
+      responses: {
+        202: { description: "Accepted", schema: z.object({ callId: z.uuid(), status: z.string() }) },
+      },
+      handler: async ({ req, auth }) => {
+        const upload = await receiveMultipart(req, {
+          fileField: "recording",
+          maxFileBytes: deps.config.limits.maxUploadBytes,
+          scratchDir: deps.scratchDir,
+        });
+        try {
+          const metadata =
+            upload.fields.metadata === undefined
+              ? {}
+              : parseMetadata(manualMetadataSchema, upload.fields.metadata);
+          if (!upload.file) throw new AppError("VALIDATION_FAILED", "The `recording` file is missing.");
+          const outcome = await ingestRecording(ingestDeps, {
+            accountId: auth.account.id,
+            source: null,
+            metadata: { ...metadata, externalId: metadata.externalId ?? `manual:${upload.file.fileName}` },
+            filePath: upload.file.path,
+            bytes: upload.file.bytes,
+          });
+          return { status: 202, body: { callId: outcome.callId, status: outcome.status } };
+        } finally {
+          await discardUpload(upload);
+        }
+      },
+    }),
+  ];
+}
+
+/**
+ * HMAC-SHA256 over "<timestamp>.<raw body>" with the source's signing secret. The raw body is hashed as
+ * it streams through (multipart is never buffered), and checked before anything is stored.
+ */
+function startSignatureCheck(
+  req: Request,
+  source: SourceRow,
+  deps: ApiDeps,
+): { body: Readable; verify: () => void } {
+  const timestamp = String(req.headers["x-tyndau-timestamp"] ?? "");
+  const signature = String(req.headers["x-tyndau-signature"] ?? "");
+  const nowSec = Math.floor(deps.clock().getTime() / 1000);
+  if (!/^\d{1,12}$/.test(timestamp) || !/^sha256=[0-9a-f]{64}$/.test(signature)) {
+    req.resume();
+    throw new AppError(
+      "UNAUTHENTICATED",
+      "This source requires X-Tyndau-Timestamp and X-Tyndau-Signature headers.",
+    );
+  }
+  if (Math.abs(nowSec - Number(timestamp)) > SIGNATURE_MAX_AGE_SEC) {
+    req.resume();
+    throw new AppError(
+      "UNAUTHENTICATED",
+      "The signature timestamp is older than 5 minutes (or in the future).",
+    );
+  }
+  const hmac = createHmac("sha256", decryptSecret(deps.config.appSecret, source.signingSecretEnc)).update(
+    `${timestamp}.`,
+  );
+  const body = req.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hmac.update(chunk);
+        done(null, chunk);
+      },
+    }),
+  );
+  return {
+    body,
+    verify: () => {
+      if (!safeEqualHex(`sha256=${hmac.digest("hex")}`, signature)) {
+        throw new AppError("UNAUTHENTICATED", "The request signature does not match.");
+      }
+    },
+  };
+}
+
+/** Reads a small JSON body from a stream, refusing more than `maxBytes`. */
+async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new AppError("PAYLOAD_TOO_LARGE", "The JSON body is too large.");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

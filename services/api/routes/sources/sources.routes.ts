@@ -1,0 +1,118 @@
+import { z } from "zod";
+import {
+  createSource,
+  deleteSource,
+  findSources,
+  type SourceRow,
+} from "../../../../shared/db/repositories/sources.repository.ts";
+import { AppError } from "../../../../shared/errors/app-error.ts";
+import { encryptSecret, hashToken, newToken } from "../../../../shared/security/tokens.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+
+const createSourceBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  kind: z.enum(["push", "http_pull", "s3_pull"]),
+  operatorChannel: z.enum(["left", "right"]).default("left"),
+  requireSignature: z.boolean().default(false),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+const sourceDto = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kind: z.enum(["push", "http_pull", "s3_pull"]),
+  operatorChannel: z.enum(["left", "right"]),
+  requireSignature: z.boolean(),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+});
+const createdSourceDto = sourceDto.extend({
+  token: z.string(),
+  ingestUrl: z.url(),
+  signingSecret: z.string(),
+});
+
+const toDto = (s: SourceRow): z.infer<typeof sourceDto> => ({
+  id: s.id,
+  name: s.name,
+  kind: s.kind,
+  operatorChannel: s.operatorChannel,
+  requireSignature: s.requireSignature,
+  enabled: s.enabled,
+  createdAt: s.createdAt.toISOString(),
+});
+
+export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
+  const db = deps.database.db;
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/v1/sources",
+      summary: "Connect a data source; its token and signing secret are shown only in this answer.",
+      tag: "sources",
+      access: ["owner"],
+      body: createSourceBody,
+      responses: { 201: { description: "Created", schema: createdSourceDto } },
+      handler: async ({ body, auth }) => {
+        if (body.kind !== "push") {
+          throw new AppError(
+            "VALIDATION_FAILED",
+            `Sources of kind ${body.kind} are not available yet; use "push".`,
+            {
+              details: [{ path: "body.kind", message: "only push is supported for now" }],
+            },
+          );
+        }
+        const token = newToken("src");
+        const signingSecret = newToken("whsec");
+        const source = await createSource(db, {
+          accountId: auth.account.id,
+          name: body.name,
+          kind: body.kind,
+          operatorChannel: body.operatorChannel,
+          requireSignature: body.requireSignature,
+          config: body.config,
+          tokenHash: hashToken(token),
+          signingSecretEnc: encryptSecret(deps.config.appSecret, signingSecret),
+        });
+        return {
+          status: 201,
+          body: {
+            ...toDto(source),
+            token,
+            signingSecret,
+            ingestUrl: `${deps.config.publicUrl}/api/v1/ingest/${token}/calls`,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/sources",
+      summary: "The account's data sources.",
+      tag: "sources",
+      access: ["owner", "manager"],
+      responses: { 200: { description: "Sources", schema: z.object({ items: z.array(sourceDto) }) } },
+      handler: async ({ auth }) => ({
+        status: 200,
+        body: { items: (await findSources(db, auth.account.id)).map(toDto) },
+      }),
+    }),
+    defineRoute({
+      method: "delete",
+      path: "/api/v1/sources/{id}",
+      summary: "Delete a source and revoke its token.",
+      tag: "sources",
+      access: ["owner"],
+      params: z.object({ id: z.uuid() }),
+      responses: { 204: { description: "Deleted" }, 404: { description: "No such source" } },
+      handler: async ({ params, auth }) => {
+        if (!(await deleteSource(db, auth.account.id, params.id, deps.clock()))) {
+          throw new AppError("NOT_FOUND", "Source not found.");
+        }
+        return { status: 204 };
+      },
+    }),
+  ];
+}

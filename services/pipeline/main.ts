@@ -1,0 +1,47 @@
+import { createNoChargeBilling } from "../../shared/billing/call-billing.ts";
+import { type Config, loadConfig } from "../../shared/config/config.ts";
+import { createLogger, type Logger } from "../../shared/logging/logger.ts";
+import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
+import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
+import type { PipelineDeps } from "./pipeline-deps.ts";
+import { startPipelineWorkers } from "./pipeline-worker.ts";
+
+export function pipelineDeps(
+  config: Config,
+  infra: Infrastructure,
+  logger: Logger,
+  clock = () => new Date(),
+): PipelineDeps {
+  return {
+    database: infra.database,
+    storage: infra.storage,
+    audio: infra.audio,
+    transcriber: infra.transcriber,
+    analyzers: infra.analyzers,
+    billing: createNoChargeBilling(),
+    queue: infra.queue,
+    logger: logger.child({ component: "pipeline" }),
+    clock,
+    limits: config.limits,
+    tmpDir: infra.scratchDir,
+  };
+}
+
+export async function startPipeline(config: Config, infra: Infrastructure, logger: Logger): Promise<void> {
+  await startPipelineWorkers(pipelineDeps(config, infra, logger), {
+    concurrency: config.pipelineConcurrency,
+  });
+  logger.info(
+    { concurrency: config.pipelineConcurrency, transcriber: infra.transcriber.name },
+    "pipeline workers started",
+  );
+}
+
+if (isEntryPoint(import.meta.url)) {
+  const config = loadConfig();
+  requireSharedDatabase(config, "pipeline");
+  const logger = createLogger({ level: config.logLevel, name: "tyndau-pipeline" });
+  const infra = await openInfrastructure(config, logger);
+  await startPipeline(config, infra, logger);
+  onShutdown(logger, () => infra.close());
+}

@@ -1,0 +1,24 @@
+import type { AudioTools } from "../../shared/audio/audio-tools.ts";
+import type { CallBilling } from "../../shared/billing/call-billing.ts";
+import type { Database } from "../../shared/db/client.ts";
+import type { Logger } from "../../shared/logging/logger.ts";
+import type { CallAnalyzer } from "../../shared/providers/analysis/call-analyzer.ts";
+import type { ObjectStorage } from "../../shared/providers/storage/object-storage.ts";
+import type { Transcriber } from "../../shared/providers/transcription/transcriber.ts";
+import type { JobQueue } from "../../shared/queue/job-queue.ts";
+
+export interface PipelineDeps {
+  database: Database;
+  storage: ObjectStorage;
+  audio: AudioTools;
+  transcriber: Transcriber;
+  /** Analyzers by provider name (a template names its provider). */
+  analyzers: Record<string, CallAnalyzer>;
+  billing: CallBilling;
+  queue: JobQueue;
+  logger: Logger;
+  clock: () => Date;
+  limits: { maxCallDurationSec: number };
+  /** Where per-job scratch directories are made. */
+  tmpDir: string;
+}

@@ -1,0 +1,79 @@
+import {
+  findCall,
+  lockCall,
+  saveAnalysis,
+  updateCall,
+} from "../../../shared/db/repositories/calls.repository.ts";
+import { findTemplates } from "../../../shared/db/repositories/templates.repository.ts";
+import { isAppError } from "../../../shared/errors/app-error.ts";
+import type { CallJobPayload } from "../../../shared/queue/job-definitions.ts";
+import type { PipelineDeps } from "../pipeline-deps.ts";
+import { round3 } from "./probe.step.ts";
+
+/**
+ * Steps 7–8: answers every active template of the account (each answer set stored as its own analysis,
+ * keyed by call, template and version, so a retry overwrites rather than duplicates), then settles the
+ * reservation and marks the call done in one transaction.
+ */
+export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
+  const call = await findCall(deps.database.db, job.accountId, job.callId);
+  if (call?.status !== "processing" || call.transcript === null) return;
+  const started = performance.now();
+  const activeTemplates = await findTemplates(deps.database.db, job.accountId, { activeOnly: true });
+
+  for (const template of activeTemplates) {
+    const analyzer = deps.analyzers[template.provider];
+    const base = {
+      accountId: job.accountId,
+      callId: job.callId,
+      templateId: template.id,
+      templateVersion: template.version,
+      templateName: template.name,
+      provider: template.provider,
+    };
+    if (!analyzer) {
+      await saveAnalysis(deps.database.db, {
+        ...base,
+        status: "failed",
+        errorCode: "ANALYSIS_FAILED",
+        errorMessage: `The analysis provider "${template.provider}" is not configured on this server.`,
+      });
+      continue;
+    }
+    try {
+      const result = await analyzer.analyze({
+        template: {
+          id: template.id,
+          version: template.version,
+          name: template.name,
+          questions: template.questions,
+        },
+        dialogue: call.transcript.segments,
+        language: call.transcript.language,
+      });
+      await saveAnalysis(deps.database.db, { ...base, status: "done", answers: result.answers });
+    } catch (error) {
+      // A transient provider failure retries the whole step; a permanent one is recorded on this template only.
+      if (isAppError(error) && error.retryable) throw error;
+      await saveAnalysis(deps.database.db, {
+        ...base,
+        status: "failed",
+        errorCode: isAppError(error) ? error.code : "ANALYSIS_FAILED",
+        errorMessage: isAppError(error) ? error.message : "The analysis failed unexpectedly.",
+      });
+      if (!isAppError(error)) deps.logger.error({ err: error, callId: job.callId }, "analyzer crashed");
+    }
+  }
+
+  await deps.database.db.transaction(async (tx) => {
+    const locked = await lockCall(tx, job.accountId, job.callId);
+    if (locked?.status !== "processing") return;
+    const now = deps.clock();
+    await deps.billing.settle(tx, locked, now);
+    await updateCall(tx, job.accountId, job.callId, {
+      status: "done",
+      processedAt: now,
+      stepTimings: { ...locked.stepTimings, analyze: round3((performance.now() - started) / 1000) },
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import path from "node:path";
+import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
+import { AppError } from "../../../shared/errors/app-error.ts";
+import { type CallJobPayload, transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
+import type { PipelineDeps } from "../pipeline-deps.ts";
+import { withScratchDir } from "./scratch-dir.ts";
+
+/**
+ * Step 2 (probe) and step 3 (charge): reads the stored recording's duration and channels, then reserves
+ * its cost and hands the call to transcription in one transaction. Re-running it after any crash is safe:
+ * a call already past `received` is left alone.
+ */
+export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
+  const call = await findCall(deps.database.db, job.accountId, job.callId);
+  if (!call || (call.status !== "received" && call.status !== "awaiting_funds")) return;
+  if (!call.recordingKey) throw new AppError("MEDIA_UNREADABLE", "The call has no recording.");
+
+  const started = performance.now();
+  const probe = await withScratchDir(deps.tmpDir, async (dir) => {
+    const file = path.join(dir, "recording");
+    await deps.storage.download(call.recordingKey!, file);
+    return deps.audio.probe(file);
+  });
+  if (probe.durationSec > deps.limits.maxCallDurationSec) {
+    throw new AppError(
+      "MEDIA_TOO_LONG",
+      `The recording lasts ${Math.round(probe.durationSec)} s; the limit is ${deps.limits.maxCallDurationSec} s.`,
+    );
+  }
+  const probeSec = (performance.now() - started) / 1000;
+
+  await deps.database.db.transaction(async (tx) => {
+    const locked = await lockCall(tx, job.accountId, job.callId);
+    if (!locked || (locked.status !== "received" && locked.status !== "awaiting_funds")) return;
+    const measured = {
+      durationSec: probe.durationSec,
+      channels: probe.channels,
+      sampleRate: probe.sampleRate,
+      mono: probe.channels < 2,
+    };
+    const { outcome } = await deps.billing.reserve(tx, { ...locked, ...measured }, deps.clock());
+    const status = outcome === "awaiting_funds" ? "awaiting_funds" : "processing";
+    await updateCall(tx, job.accountId, job.callId, {
+      ...measured,
+      status,
+      stepTimings: { ...locked.stepTimings, probe: round3(probeSec) },
+    });
+    if (status === "processing") await deps.queue.send(transcribeCallJob, job, { tx });
+  });
+}
+
+export const round3 = (n: number) => Math.round(n * 1000) / 1000;

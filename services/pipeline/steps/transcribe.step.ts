@@ -1,0 +1,83 @@
+import path from "node:path";
+import { computeConversationMetrics } from "../../../shared/analytics/conversation-metrics.ts";
+import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
+import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
+import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
+import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
+import type { PipelineDeps } from "../pipeline-deps.ts";
+import { round3 } from "./probe.step.ts";
+import { withScratchDir } from "./scratch-dir.ts";
+
+/**
+ * Steps 4–6: split the channels, measure each side's speech from silence detection (not the AI),
+ * transcribe each channel and merge the two into one dialogue. The result and the next job are written
+ * in one transaction, so a crash anywhere before it just repeats this step.
+ */
+export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
+  const call = await findCall(deps.database.db, job.accountId, job.callId);
+  if (call?.status !== "processing" || call.transcript !== null) return;
+  const durationSec = call.durationSec ?? 0;
+  const timings: Record<string, number> = {};
+  const lap = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = round3((performance.now() - t0) / 1000);
+    }
+  };
+
+  const { metrics, transcript } = await withScratchDir(deps.tmpDir, async (dir) => {
+    const original = path.join(dir, "recording");
+    await lap("download", () => deps.storage.download(call.recordingKey!, original));
+    const split = await lap("split", () => deps.audio.split(original, call.channels ?? 1, dir));
+
+    if (split.kind === "mono") {
+      const result = await lap("transcribe", () =>
+        deps.transcriber.transcribe({ filePath: split.mono, durationSec }),
+      );
+      const transcript: CallTranscript = {
+        language: result.language,
+        provider: deps.transcriber.name,
+        segments: mergeDialogue([{ speaker: "unknown", segments: result.segments }]),
+      };
+      return { metrics: null, transcript };
+    }
+
+    const [operatorFile, clientFile] =
+      call.operatorChannel === "right" ? [split.right, split.left] : [split.left, split.right];
+    const metrics: CallMetrics = await lap("measure", async () => {
+      const [operator, client] = await Promise.all([
+        deps.audio.speechIntervals(operatorFile, durationSec),
+        deps.audio.speechIntervals(clientFile, durationSec),
+      ]);
+      return computeConversationMetrics({ operator, client, durationSec });
+    });
+    const [operatorText, clientText] = await lap("transcribe", () =>
+      Promise.all([
+        deps.transcriber.transcribe({ filePath: operatorFile, durationSec }),
+        deps.transcriber.transcribe({ filePath: clientFile, durationSec }),
+      ]),
+    );
+    const transcript: CallTranscript = {
+      language: operatorText.language,
+      provider: deps.transcriber.name,
+      segments: mergeDialogue([
+        { speaker: "operator", segments: operatorText.segments },
+        { speaker: "client", segments: clientText.segments },
+      ]),
+    };
+    return { metrics, transcript };
+  });
+
+  await deps.database.db.transaction(async (tx) => {
+    const locked = await lockCall(tx, job.accountId, job.callId);
+    if (locked?.status !== "processing" || locked.transcript !== null) return;
+    await updateCall(tx, job.accountId, job.callId, {
+      metrics,
+      transcript,
+      stepTimings: { ...locked.stepTimings, ...timings },
+    });
+    await deps.queue.send(analyzeCallJob, job, { tx });
+  });
+}

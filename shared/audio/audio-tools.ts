@@ -1,0 +1,32 @@
+/** The one ffmpeg/ffprobe seam (fluent-ffmpeg is imported only under shared/audio). */
+
+export interface ProbeResult {
+  /** Seconds, as ffprobe reports for the container/stream. */
+  durationSec: number;
+  channels: number;
+  sampleRate: number;
+  codec: string;
+  formatName: string;
+}
+
+/** A stretch of speech on one channel, in seconds from the start of the recording. */
+export interface SpeechInterval {
+  startSec: number;
+  endSec: number;
+}
+
+export type SplitResult =
+  | { kind: "stereo"; left: string; right: string }
+  | { kind: "mono"; mono: string };
+
+export interface AudioTools {
+  /** Throws AppError MEDIA_UNREADABLE for anything that is not decodable audio with a positive duration. */
+  probe(filePath: string): Promise<ProbeResult>;
+  /**
+   * Writes 16 kHz mono PCM WAV files into outDir: one per channel for 2+ channel input (first two
+   * channels), one for mono input. Returns their paths.
+   */
+  split(filePath: string, channels: number, outDir: string): Promise<SplitResult>;
+  /** Speech intervals of a mono file from ffmpeg silencedetect (speech = not silence). */
+  speechIntervals(monoWavPath: string, durationSec: number): Promise<SpeechInterval[]>;
+}

@@ -1,0 +1,169 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only reader of process.env (HOUSE-STYLE). Every variable is documented in README.md and
+ * ../shared/spec/API.md "Configuration".
+ */
+
+const DEFAULT_PAYMENT_SECRET = "sandbox-secret";
+const DEFAULT_APP_SECRET = "dev-only-app-secret-change-me";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  S3_ENDPOINT: z.url().optional(),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_TRANSCRIBE_MODEL: z.string().min(1).default("whisper-1"),
+  TRANSCRIPTION_PROVIDER: z.enum(["auto", "pocketsphinx", "openai"]).default("auto"),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  APP_SECRET: z.string().min(16).optional(),
+  TYNDAU_DEMO: bool.optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PIPELINE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(200 * 1024 * 1024),
+  MAX_CALL_DURATION_SEC: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 3600),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export type StorageConfig =
+  | { kind: "local"; root: string }
+  | {
+      kind: "s3";
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+    };
+
+export type DatabaseConfig =
+  | { kind: "postgres"; url: string; poolMax: number }
+  | { kind: "pglite"; dir: string };
+
+export interface Config {
+  env: "development" | "test" | "production";
+  port: number;
+  host: string;
+  /** Base URL integrations and browsers use to reach this server; used in ingest URLs and signed links. */
+  publicUrl: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  storage: StorageConfig;
+  openai: { apiKey: string | undefined; baseUrl: string | undefined; transcribeModel: string };
+  transcriptionProvider: "pocketsphinx" | "openai";
+  paymentWebhookSecret: string;
+  appSecret: string;
+  demo: boolean;
+  logLevel: string;
+  pipelineConcurrency: number;
+  limits: { maxUploadBytes: number; maxCallDurationSec: number };
+  /** True when both database and storage are the embedded defaults. */
+  embedded: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const database: DatabaseConfig = e.DATABASE_URL
+    ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+    : { kind: "pglite", dir: path.join(dataDir, "pglite") };
+  const storage: StorageConfig = e.S3_BUCKET
+    ? {
+        kind: "s3",
+        endpoint: e.S3_ENDPOINT,
+        bucket: e.S3_BUCKET,
+        region: e.S3_REGION,
+        accessKeyId: e.S3_ACCESS_KEY_ID,
+        secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      }
+    : { kind: "local", root: path.join(dataDir, "recordings") };
+  if (e.S3_ENDPOINT && !e.S3_BUCKET) throw new ConfigError("S3_ENDPOINT is set but S3_BUCKET is not.");
+  const embedded = database.kind === "pglite" && storage.kind === "local";
+
+  if (e.NODE_ENV === "production") {
+    const problems: string[] = [];
+    if (database.kind === "pglite")
+      problems.push("DATABASE_URL is not set (embedded PGlite is for development only)");
+    if (storage.kind === "local")
+      problems.push("S3_BUCKET is not set (local-disk recordings are for development only)");
+    if (!e.PAYMENT_WEBHOOK_SECRET || e.PAYMENT_WEBHOOK_SECRET === DEFAULT_PAYMENT_SECRET)
+      problems.push("PAYMENT_WEBHOOK_SECRET is unset or the sandbox default");
+    if (!e.APP_SECRET || e.APP_SECRET === DEFAULT_APP_SECRET)
+      problems.push("APP_SECRET is unset or the development default");
+    if (e.TYNDAU_DEMO) problems.push("TYNDAU_DEMO=1 is not allowed in production");
+    if (problems.length > 0) {
+      throw new ConfigError(
+        `NODE_ENV=production refuses embedded defaults and default secrets:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      );
+    }
+  }
+
+  const transcriptionProvider =
+    e.TRANSCRIPTION_PROVIDER === "auto"
+      ? e.OPENAI_API_KEY
+        ? "openai"
+        : "pocketsphinx"
+      : e.TRANSCRIPTION_PROVIDER;
+  if (transcriptionProvider === "openai" && !e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
+    throw new ConfigError("TRANSCRIPTION_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL.");
+  }
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+    dataDir,
+    database,
+    storage,
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
+    },
+    transcriptionProvider,
+    paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEFAULT_PAYMENT_SECRET,
+    appSecret: e.APP_SECRET ?? DEFAULT_APP_SECRET,
+    demo: e.TYNDAU_DEMO ?? embedded,
+    logLevel: e.LOG_LEVEL,
+    pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxCallDurationSec: e.MAX_CALL_DURATION_SEC },
+    embedded,
+  };
+}

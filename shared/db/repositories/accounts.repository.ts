@@ -1,0 +1,63 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts, sessions, users } from "../schema/index.ts";
+
+export type AccountRow = typeof accounts.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type Role = UserRow["role"];
+
+export async function createAccount(
+  db: Db,
+  input: { company: string; currency: string },
+): Promise<AccountRow> {
+  const [row] = await db.insert(accounts).values(input).returning();
+  return row!;
+}
+
+export async function getAccount(db: Db, accountId: string): Promise<AccountRow | undefined> {
+  const [row] = await db.select().from(accounts).where(eq(accounts.id, accountId));
+  return row;
+}
+
+/** Inserts a user; returns undefined when the e-mail is taken (unique index, race-safe). */
+export async function createUser(
+  db: Db,
+  input: { accountId: string; email: string; passwordHash: string; role: Role },
+): Promise<UserRow | undefined> {
+  const [row] = await db
+    .insert(users)
+    .values({ ...input, email: input.email.toLowerCase() })
+    .onConflictDoNothing()
+    .returning();
+  return row;
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
+  return row;
+}
+
+export async function createSession(
+  db: Db,
+  input: { userId: string; tokenHash: string; expiresAt: Date },
+): Promise<void> {
+  await db.insert(sessions).values(input);
+}
+
+export async function findActiveSession(
+  db: Db,
+  tokenHash: string,
+  now: Date,
+): Promise<{ sessionId: string; user: UserRow; account: AccountRow } | undefined> {
+  const [row] = await db
+    .select({ sessionId: sessions.id, user: users, account: accounts })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .innerJoin(accounts, eq(accounts.id, users.accountId))
+    .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
+  return row;
+}
+
+export async function revokeSession(db: Db, sessionId: string, now: Date): Promise<void> {
+  await db.update(sessions).set({ revokedAt: now }).where(eq(sessions.id, sessionId));
+}

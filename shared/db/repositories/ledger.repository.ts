@@ -1,0 +1,208 @@
+import { and, desc, eq, isNull, lte, sql } from "drizzle-orm";
+import { type Currency, Money, moneyFromDb } from "../../money/money.ts";
+import type { Db } from "../client.ts";
+import { queryRows } from "../client.ts";
+import {
+  type LedgerAccountKind,
+  type LedgerTransactionType,
+  ledgerAccounts,
+  ledgerEntries,
+  ledgerTransactions,
+  tariffs,
+} from "../schema/index.ts";
+
+export type LedgerTransactionRow = typeof ledgerTransactions.$inferSelect;
+
+/** Returns the ledger account id, creating it on first use (race-safe through the unique constraint). */
+export async function ensureLedgerAccount(
+  db: Db,
+  accountId: string | null,
+  kind: LedgerAccountKind,
+  currency: Currency,
+): Promise<string> {
+  await db.insert(ledgerAccounts).values({ accountId, kind, currency }).onConflictDoNothing();
+  const [row] = await db
+    .select({ id: ledgerAccounts.id })
+    .from(ledgerAccounts)
+    .where(
+      and(
+        accountId === null ? isNull(ledgerAccounts.accountId) : eq(ledgerAccounts.accountId, accountId),
+        eq(ledgerAccounts.kind, kind),
+        eq(ledgerAccounts.currency, currency),
+      ),
+    );
+  return row!.id;
+}
+
+export interface PostingInput {
+  accountId: string | null;
+  type: LedgerTransactionType;
+  idempotencyKey: string;
+  occurredAt: Date;
+  callId?: string;
+  paymentId?: string;
+  invoiceId?: string;
+  memo?: string;
+  entries: { ledgerAccountId: string; amount: Money }[];
+}
+
+/**
+ * Posts a balanced transaction exactly once per idempotency key. Returns `created: false` when the key
+ * was already used (a retry), in which case nothing is written. The database re-checks the balance at commit.
+ */
+export async function postTransaction(
+  db: Db,
+  input: PostingInput,
+): Promise<{ transactionId: string; created: boolean }> {
+  const total = input.entries.reduce(
+    (sum, e) => sum.plus(e.amount),
+    Money.zero(input.entries[0]!.amount.currency),
+  );
+  if (!total.isZero()) throw new Error(`unbalanced ledger transaction ${input.idempotencyKey}: ${total}`);
+  const [tx] = await db
+    .insert(ledgerTransactions)
+    .values({
+      accountId: input.accountId,
+      type: input.type,
+      idempotencyKey: input.idempotencyKey,
+      occurredAt: input.occurredAt,
+      callId: input.callId,
+      paymentId: input.paymentId,
+      invoiceId: input.invoiceId,
+      memo: input.memo,
+    })
+    .onConflictDoNothing()
+    .returning({ id: ledgerTransactions.id });
+  if (!tx) {
+    const [existing] = await db
+      .select({ id: ledgerTransactions.id })
+      .from(ledgerTransactions)
+      .where(eq(ledgerTransactions.idempotencyKey, input.idempotencyKey));
+    return { transactionId: existing!.id, created: false };
+  }
+  await db.insert(ledgerEntries).values(
+    input.entries.map((e) => ({
+      transactionId: tx.id,
+      ledgerAccountId: e.ledgerAccountId,
+      amount: e.amount.toDbString(),
+      currency: e.amount.currency,
+    })),
+  );
+  return { transactionId: tx.id, created: true };
+}
+
+/** Balances per kind of the customer's ledger accounts, summed from entries. */
+export async function sumBalances(
+  db: Db,
+  accountId: string,
+  currency: Currency,
+): Promise<Record<"main" | "bonus" | "hold", Money>> {
+  const rows = await queryRows<{ kind: string; total: string }>(
+    db,
+    sql`select la.kind, coalesce(sum(le.amount), 0)::text as total
+        from ${ledgerAccounts} la left join ${ledgerEntries} le on le.ledger_account_id = la.id
+        where la.account_id = ${accountId} and la.currency = ${currency}
+        group by la.kind`,
+  );
+  const out = { main: Money.zero(currency), bonus: Money.zero(currency), hold: Money.zero(currency) };
+  for (const row of rows) {
+    if (row.kind === "main" || row.kind === "bonus" || row.kind === "hold")
+      out[row.kind] = moneyFromDb(row.total, currency);
+  }
+  return out;
+}
+
+export interface LedgerLine {
+  id: string;
+  at: Date;
+  type: LedgerTransactionType;
+  /** Signed effect on the customer's spendable money (main + bonus). */
+  amount: Money;
+  callId: string | null;
+  paymentId: string | null;
+  invoiceId: string | null;
+}
+
+export async function findLedgerLines(
+  db: Db,
+  accountId: string,
+  currency: Currency,
+  options: { limit: number; before?: { at: Date; id: string } },
+): Promise<LedgerLine[]> {
+  const rows = await queryRows<{
+    id: string;
+    occurred_at: Date | string;
+    type: LedgerTransactionType;
+    amount: string;
+    call_id: string | null;
+    payment_id: string | null;
+    invoice_id: string | null;
+  }>(
+    db,
+    sql`select t.id, t.occurred_at, t.type, coalesce(sum(e.amount) filter (where la.kind in ('main','bonus')), 0)::text as amount,
+               t.call_id, t.payment_id, t.invoice_id
+        from ${ledgerTransactions} t
+        join ${ledgerEntries} e on e.transaction_id = t.id
+        join ${ledgerAccounts} la on la.id = e.ledger_account_id and la.account_id = ${accountId}
+        where t.account_id = ${accountId}
+        ${options.before ? sql`and (t.occurred_at, t.id) < (${options.before.at.toISOString()}::timestamptz, ${options.before.id}::uuid)` : sql``}
+        group by t.id
+        order by t.occurred_at desc, t.id desc
+        limit ${options.limit}`,
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    at: new Date(r.occurred_at),
+    type: r.type,
+    amount: moneyFromDb(r.amount, currency),
+    callId: r.call_id,
+    paymentId: r.payment_id,
+    invoiceId: r.invoice_id,
+  }));
+}
+
+export async function hasTransactionOfTypes(
+  db: Db,
+  accountId: string,
+  types: LedgerTransactionType[],
+): Promise<boolean> {
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from ${ledgerTransactions}
+        where account_id = ${accountId} and type in (${sql.join(
+          types.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+  );
+  return (rows[0]?.n ?? 0) > 0;
+}
+
+export interface Tariff {
+  id: string;
+  version: number;
+  currency: Currency;
+  transcriptionPerMinute: Money;
+  templateBasePerMinute: Money;
+  perQuestionPerMinute: Money;
+  welcomeBonus: Money;
+}
+
+/** The tariff version in force at `at` for a currency. */
+export async function findTariffInForce(db: Db, currency: Currency, at: Date): Promise<Tariff> {
+  const [row] = await db
+    .select()
+    .from(tariffs)
+    .where(and(eq(tariffs.currency, currency), lte(tariffs.effectiveFrom, at)))
+    .orderBy(desc(tariffs.effectiveFrom), desc(tariffs.version))
+    .limit(1);
+  if (!row) throw new Error(`no tariff in force for ${currency} at ${at.toISOString()}`);
+  return {
+    id: row.id,
+    version: row.version,
+    currency,
+    transcriptionPerMinute: moneyFromDb(row.transcriptionPerMinute, currency),
+    templateBasePerMinute: moneyFromDb(row.templateBasePerMinute, currency),
+    perQuestionPerMinute: moneyFromDb(row.perQuestionPerMinute, currency),
+    welcomeBonus: moneyFromDb(row.welcomeBonus, currency),
+  };
+}

@@ -1,0 +1,135 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { accounts } from "./accounts.schema.ts";
+import { createdAt, id, money, tstz } from "./columns.ts";
+import { sources } from "./sources.schema.ts";
+import { templates } from "./templates.schema.ts";
+
+export type CallStatus = "received" | "awaiting_funds" | "processing" | "done" | "failed";
+export type Speaker = "operator" | "client" | "unknown";
+
+export interface CallMetrics {
+  operatorTalkSec: number;
+  clientTalkSec: number;
+  talkRatio: number;
+  silenceSec: number;
+  overlapSec: number;
+  interruptions: { operator: number; client: number };
+  longestMonologueSec: number;
+  switchesPerMinute: number;
+}
+
+export interface TranscriptSegmentRow {
+  speaker: Speaker;
+  startSec: number;
+  endSec: number;
+  text: string;
+}
+
+export interface CallTranscript {
+  language: string;
+  provider: string;
+  segments: TranscriptSegmentRow[];
+}
+
+export const calls = pgTable(
+  "calls",
+  {
+    id: id(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    sourceId: uuid("source_id").references(() => sources.id, { onDelete: "set null" }),
+    externalId: text("external_id"),
+    status: text("status").$type<CallStatus>().notNull().default("received"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    startedAt: tstz("started_at"),
+    direction: text("direction", { enum: ["inbound", "outbound"] }),
+    operatorExternalId: text("operator_external_id"),
+    operatorName: text("operator_name"),
+    clientPhone: text("client_phone"),
+    /** Which stereo channel carries the operator, copied from the source at ingest. */
+    operatorChannel: text("operator_channel", { enum: ["left", "right"] })
+      .notNull()
+      .default("left"),
+    recordingKey: text("recording_key"),
+    recordingBytes: bigint("recording_bytes", { mode: "number" }),
+    /** Seconds; a measurement, not money. */
+    durationSec: doublePrecision("duration_sec"),
+    channels: integer("channels"),
+    sampleRate: integer("sample_rate"),
+    mono: boolean("mono"),
+    metrics: jsonb("metrics").$type<CallMetrics>(),
+    transcript: jsonb("transcript").$type<CallTranscript>(),
+    costMinutes: integer("cost_minutes"),
+    pricePerMinute: money("price_per_minute"),
+    costAmount: money("cost_amount"),
+    costCurrency: text("cost_currency"),
+    costStatus: text("cost_status", { enum: ["reserved", "charged", "released"] }),
+    /** Wall-clock seconds each pipeline step took, for benchmarks and support. */
+    stepTimings: jsonb("step_timings").$type<Record<string, number>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+    processedAt: tstz("processed_at"),
+  },
+  (t) => [
+    // The same externalId from one source never makes two calls, even under concurrent deliveries.
+    uniqueIndex("calls_source_external_key")
+      .on(t.sourceId, t.externalId)
+      .where(sql`${t.externalId} is not null`),
+    index("calls_account_created_idx").on(t.accountId, t.createdAt.desc(), t.id.desc()),
+    index("calls_account_status_idx").on(t.accountId, t.status),
+  ],
+);
+
+export interface AnswerEvidence {
+  speaker: Speaker;
+  startSec: number;
+  text: string;
+}
+
+export interface AnalysisAnswer {
+  key: string;
+  question: string;
+  type: "boolean" | "score" | "choice" | "text";
+  value: boolean | number | string | null;
+  evidence: AnswerEvidence[];
+}
+
+export const callAnalyses = pgTable(
+  "call_analyses",
+  {
+    id: id(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    callId: uuid("call_id")
+      .notNull()
+      .references(() => calls.id, { onDelete: "cascade" }),
+    templateId: uuid("template_id").references(() => templates.id, { onDelete: "set null" }),
+    templateVersion: integer("template_version").notNull(),
+    templateName: text("template_name").notNull(),
+    provider: text("provider").notNull(),
+    status: text("status", { enum: ["done", "failed"] }).notNull(),
+    answers: jsonb("answers").$type<AnalysisAnswer[]>().notNull().default([]),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("call_analyses_call_template_key").on(t.callId, t.templateId, t.templateVersion),
+    index("call_analyses_account_idx").on(t.accountId),
+  ],
+);

@@ -1,0 +1,5 @@
+export * from "./accounts.schema.ts";
+export * from "./calls.schema.ts";
+export * from "./ledger.schema.ts";
+export * from "./sources.schema.ts";
+export * from "./templates.schema.ts";

@@ -1,0 +1,31 @@
+import { boolean, index, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { accounts } from "./accounts.schema.ts";
+import { createdAt, id, tstz } from "./columns.ts";
+
+export const sources = pgTable(
+  "sources",
+  {
+    id: id(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["push", "http_pull", "s3_pull"] }).notNull(),
+    /** SHA-256 of the ingest token; the token itself is shown once. */
+    tokenHash: text("token_hash").notNull(),
+    /** The signing secret, encrypted with the application key (HMAC verification needs the secret itself). */
+    signingSecretEnc: text("signing_secret_enc").notNull(),
+    requireSignature: boolean("require_signature").notNull().default(false),
+    operatorChannel: text("operator_channel", { enum: ["left", "right"] })
+      .notNull()
+      .default("left"),
+    config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
+    enabled: boolean("enabled").notNull().default(true),
+    createdAt: createdAt(),
+    deletedAt: tstz("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("sources_token_hash_key").on(t.tokenHash),
+    index("sources_account_idx").on(t.accountId),
+  ],
+);

@@ -1,0 +1,72 @@
+/**
+ * Every operational error carries a documented code. The HTTP status of each code is decided once, in
+ * `httpStatusOf` below; workers retry only errors whose `retryable` is true.
+ */
+export const errorCodes = {
+  /** Request body, query or params did not match the schema; `details` lists the issues. */
+  VALIDATION_FAILED: 400,
+  /** No credentials, or bad/expired/revoked ones. */
+  UNAUTHENTICATED: 401,
+  /** Authenticated, but the role may not do this. */
+  FORBIDDEN: 403,
+  /** Not found, or it belongs to another account (never say which). */
+  NOT_FOUND: 404,
+  /** The request conflicts with the current state (e.g. e-mail already registered). */
+  CONFLICT: 409,
+  /** Body or file larger than allowed. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** Not a content type this endpoint accepts. */
+  UNSUPPORTED_MEDIA: 415,
+  /** The recording could not be read as audio (empty, truncated, not audio, zero length). */
+  MEDIA_UNREADABLE: 422,
+  /** The recording is longer than the account's limit. */
+  MEDIA_TOO_LONG: 422,
+  /** Too many requests; `Retry-After` says when to come back. */
+  RATE_LIMITED: 429,
+  /** A dependency (database, storage, provider) is unavailable; try again later. */
+  UNAVAILABLE: 503,
+  /** A speech-to-text provider failed after retries. */
+  TRANSCRIPTION_FAILED: 502,
+  /** An analysis provider failed after retries or returned invalid output. */
+  ANALYSIS_FAILED: 502,
+  /** A programmer error or an unexpected failure. */
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function httpStatusOf(code: ErrorCode): number {
+  return errorCodes[code];
+}
+
+export interface AppErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  context?: Record<string, unknown>;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly context: Record<string, unknown>;
+  readonly details: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.context = options.context ?? {};
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);

@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { AudioTools } from "../audio/audio-tools.ts";
+import type { Database } from "../db/client.ts";
+import { findCallBySourceKey, insertCallOnce } from "../db/repositories/calls.repository.ts";
+import { AppError } from "../errors/app-error.ts";
+import type { Logger } from "../logging/logger.ts";
+import type { ObjectStorage } from "../providers/storage/object-storage.ts";
+import { probeCallJob } from "../queue/job-definitions.ts";
+import type { JobQueue } from "../queue/job-queue.ts";
+import type { CallMetadata } from "./call-metadata.ts";
+
+export interface IngestDeps {
+  database: Database;
+  storage: ObjectStorage;
+  audio: AudioTools;
+  queue: JobQueue;
+  logger: Logger;
+  limits: { maxCallDurationSec: number };
+}
+
+export interface IngestInput {
+  accountId: string;
+  source: { id: string; operatorChannel: "left" | "right" } | null;
+  metadata: CallMetadata & { externalId: string };
+  /** The recording on local scratch disk. */
+  filePath: string;
+  bytes: number;
+}
+
+export interface IngestOutcome {
+  callId: string;
+  status: string;
+  duplicate: boolean;
+}
+
+export const recordingKey = (accountId: string, callId: string) =>
+  `accounts/${accountId}/calls/${callId}/recording`;
+
+/**
+ * PRODUCT.md step 1: checks the file is audio (by content, with ffprobe) before anything is stored, so bad
+ * input creates no call; stores it; then writes the call row and its first job in one transaction. The
+ * same (source, externalId) twice returns the first call, also when both arrive at once.
+ */
+export async function ingestRecording(deps: IngestDeps, input: IngestInput): Promise<IngestOutcome> {
+  if (input.source) {
+    const existing = await findCallBySourceKey(
+      deps.database.db,
+      input.accountId,
+      input.source.id,
+      input.metadata.externalId,
+    );
+    if (existing) return { callId: existing.id, status: existing.status, duplicate: true };
+  }
+  if (input.bytes === 0) throw new AppError("MEDIA_UNREADABLE", "The recording is empty.");
+  const probe = await deps.audio.probe(input.filePath);
+  if (probe.durationSec > deps.limits.maxCallDurationSec) {
+    throw new AppError(
+      "MEDIA_TOO_LONG",
+      `The recording lasts ${Math.round(probe.durationSec)} s; the limit is ${deps.limits.maxCallDurationSec} s.`,
+    );
+  }
+
+  const callId = randomUUID();
+  const key = recordingKey(input.accountId, callId);
+  await deps.storage.put(key, createReadStream(input.filePath), { contentType: "application/octet-stream" });
+
+  const { call, duplicate } = await deps.database.db.transaction(async (tx) => {
+    const result = await insertCallOnce(tx, {
+      id: callId,
+      accountId: input.accountId,
+      sourceId: input.source?.id ?? null,
+      externalId: input.metadata.externalId,
+      startedAt: input.metadata.startedAt ? new Date(input.metadata.startedAt) : null,
+      direction: input.metadata.direction ?? null,
+      operatorExternalId: input.metadata.operator?.externalId ?? null,
+      operatorName: input.metadata.operator?.name ?? null,
+      clientPhone: input.metadata.client?.phone ?? null,
+      operatorChannel: input.source?.operatorChannel ?? "left",
+      recordingKey: key,
+      recordingBytes: input.bytes,
+    });
+    if (!result.duplicate)
+      await deps.queue.send(probeCallJob, { accountId: input.accountId, callId }, { tx });
+    return result;
+  });
+  if (duplicate) {
+    // Lost a race with a concurrent delivery of the same call: keep theirs, drop our copy.
+    await deps.storage
+      .delete(key)
+      .catch((err) => deps.logger.warn({ err, callId }, "orphan recording not deleted"));
+  }
+  return { callId: call.id, status: call.status, duplicate };
+}

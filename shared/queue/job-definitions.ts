@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { defineJob } from "./job-queue.ts";
+
+/** Every pipeline job names the account too, so a worker never loads a call outside its account. */
+export const callJobPayload = z.object({ accountId: z.uuid(), callId: z.uuid() });
+export type CallJobPayload = z.infer<typeof callJobPayload>;
+
+/** Steps 2–3: probe the stored recording, then reserve its cost (billing seam). */
+export const probeCallJob = defineJob({
+  name: "call-probe",
+  payload: callJobPayload,
+  retryLimit: 5,
+  retryDelaySec: 2,
+  expireInSec: 10 * 60,
+});
+
+/** Steps 4–6: split channels, measure speech intervals, transcribe each channel, merge the dialogue. */
+export const transcribeCallJob = defineJob({
+  name: "call-transcribe",
+  payload: callJobPayload,
+  retryLimit: 5,
+  retryDelaySec: 5,
+  expireInSec: 60 * 60,
+});
+
+/** Steps 7–8: answer each active template, then settle the reservation and mark the call done. */
+export const analyzeCallJob = defineJob({
+  name: "call-analyze",
+  payload: callJobPayload,
+  retryLimit: 5,
+  retryDelaySec: 5,
+  expireInSec: 30 * 60,
+});
+
+export const pipelineJobs = [probeCallJob, transcribeCallJob, analyzeCallJob] as const;
+
+/** Scheduled maintenance jobs (API.md "Command line"), enqueued by the scheduler once per slot. */
+export const scheduledJobPayload = z.object({
+  name: z.string(),
+  now: z.iso.datetime({ offset: true }).optional(),
+});
+export const scheduledJob = defineJob({
+  name: "scheduled-job",
+  payload: scheduledJobPayload,
+  retryLimit: 3,
+  retryDelaySec: 30,
+  expireInSec: 30 * 60,
+});

@@ -1,0 +1,40 @@
+import { defineConfig } from "vitest/config";
+
+// Three tiers (HOUSE-STYLE rule 10): unit tests have no I/O, integration tests run on a real
+// PostgreSQL (and PGlite) with real migrations, e2e tests drive the whole system over HTTP.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["services/**/*.test.ts", "shared/**/*.test.ts", "scripts/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: [
+            "services/**/*.int.test.ts",
+            "shared/**/*.int.test.ts",
+            "test/integration/**/*.int.test.ts",
+          ],
+          globalSetup: ["test/harness/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.e2e.test.ts"],
+          globalSetup: ["test/harness/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
