@@ -16,51 +16,66 @@ import { startScheduler } from "./scheduler/main.ts";
  * With DATABASE_URL / S3_* set the same process runs on real services; to scale out run each service
  * on its own (npm run api | pipeline | scheduler).
  */
-const config = loadConfig();
-const logger = createLogger({ level: config.logLevel, name: "tyndau" });
-const releaseLock = config.database.kind === "pglite" ? lockDataDir(config.dataDir) : () => {};
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: "tyndau" });
+  const releaseLock = config.database.kind === "pglite" ? lockDataDir(config.dataDir) : () => {};
 
-const infra = await openInfrastructure(config, logger);
-const metrics = createAppMetrics({ service: "all-in-one" });
-const api = await startApi(config, infra, logger, metrics);
-await startPipeline(config, infra, logger);
-const schedules = await startScheduler(config, infra, logger);
-const control =
-  config.database.kind === "pglite"
-    ? await startControlServer(config.dataDir, (command, args) =>
-        runOperatorCommand(infra, logger, command, args),
-      )
-    : undefined;
+  const infra = await openInfrastructure(config, logger);
+  const metrics = createAppMetrics({ service: "all-in-one" });
+  const api = await startApi(config, infra, logger, metrics);
+  await startPipeline(config, infra, logger);
+  const schedules = await startScheduler(config, infra, logger);
+  const control =
+    config.database.kind === "pglite"
+      ? await startControlServer(config.dataDir, (command, args) =>
+          runOperatorCommand(infra, logger, command, args),
+        )
+      : undefined;
 
-const url = `http://localhost:${api.port}`;
-logger.info(
-  { url, database: config.database.kind, storage: config.storage.kind, transcriber: infra.transcriber.name },
-  "Tyndau is running",
-);
-process.stdout.write(
-  `\n  Tyndau is running at ${url}\n  database: ${config.database.kind} · storage: ${config.storage.kind} · speech: ${infra.transcriber.name}\n\n`,
-);
-
-if (config.demo && !(await findUserByEmail(infra.database.db, DEMO_EMAIL))) {
+  const url = `http://localhost:${api.port}`;
+  logger.info(
+    {
+      url,
+      database: config.database.kind,
+      storage: config.storage.kind,
+      transcriber: infra.transcriber.name,
+    },
+    "Tyndau is running",
+  );
   process.stdout.write(
-    `  Creating the demo account and three sample calls…\n  Sign in as ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n\n`,
+    `\n  Tyndau is running at ${url}\n  database: ${config.database.kind} · storage: ${config.storage.kind} · speech: ${infra.transcriber.name}\n\n`,
   );
-  seedDemo({
-    baseUrl: `http://127.0.0.1:${api.port}`,
-    dataDir: config.dataDir,
-    logger: logger.child({ component: "demo" }),
-  }).then(
-    () => logger.info("demo account ready; its calls are being processed"),
-    (err) => logger.error({ err }, "demo seeding failed"),
-  );
-} else if (config.demo) {
-  process.stdout.write(`  Demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n\n`);
+
+  if (config.demo && !(await findUserByEmail(infra.database.db, DEMO_EMAIL))) {
+    process.stdout.write(
+      `  Creating the demo account and three sample calls…\n  Sign in as ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n\n`,
+    );
+    seedDemo({
+      baseUrl: `http://127.0.0.1:${api.port}`,
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "demo" }),
+    }).then(
+      () => logger.info("demo account ready; its calls are being processed"),
+      (err) => logger.error({ err }, "demo seeding failed"),
+    );
+  } else if (config.demo) {
+    process.stdout.write(`  Demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n\n`);
+  }
+
+  onShutdown(logger, async () => {
+    schedules.stop();
+    await control?.close();
+    await api.close();
+    await infra.close();
+    releaseLock();
+  });
 }
 
-onShutdown(logger, async () => {
-  schedules.stop();
-  await control?.close();
-  await api.close();
-  await infra.close();
-  releaseLock();
+main().catch((error: unknown) => {
+  // Startup problems (bad configuration, a data directory in use) are stated plainly, not as a stack.
+  process.stderr.write(
+    `\nTyndau could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
 });

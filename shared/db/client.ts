@@ -127,7 +127,7 @@ export function sqlExecutorFor(tx: Db): SqlExecutor {
       const chunks: SQL[] = [];
       for (let i = 0; i < parts.length; i++) {
         if (i % 2 === 0) chunks.push(sql.raw(parts[i] ?? ""));
-        else chunks.push(sql.param(values[Number(parts[i]) - 1] ?? null));
+        else chunks.push(sql`${sql.param(values[Number(parts[i]) - 1] ?? null)}`);
       }
       const rows = await queryRows<Record<string, unknown>>(tx, sql.join(chunks, sql.raw("")));
       return { rows };

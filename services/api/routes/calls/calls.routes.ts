@@ -71,16 +71,25 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "get",
       path: "/api/v1/calls/{id}/audio",
-      summary: "Redirect to a short-lived signed URL of the recording.",
+      summary: "Redirect to a short-lived signed URL of the recording (?redirect=false: the URL as JSON).",
       tag: "calls",
       access: ["owner", "manager"],
       params: idParams,
-      responses: { 302: { description: "Redirect to the signed URL" }, 404: { description: "Not found" } },
-      handler: async ({ params, auth, log }) => {
+      query: z.object({ redirect: z.enum(["true", "false"]).default("true") }),
+      responses: {
+        302: { description: "Redirect to the signed URL" },
+        200: { description: "The signed URL", schema: z.object({ url: z.string(), expiresAt: z.string() }) },
+        404: { description: "Not found" },
+      },
+      handler: async ({ params, query, auth, log }) => {
         const call = await findCall(db, auth.account.id, params.id);
         if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
         const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
         log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
+        if (query.redirect === "false") {
+          const expiresAt = new Date(deps.clock().getTime() + AUDIO_URL_TTL_SEC * 1000).toISOString();
+          return { status: 200, body: { url, expiresAt }, headers: { "Cache-Control": "no-store" } };
+        }
         return { status: 302, headers: { Location: url, "Cache-Control": "no-store" } };
       },
     }),

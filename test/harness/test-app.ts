@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pipelineDeps } from "../../services/pipeline/main.ts";
+import { startApi } from "../../services/api/main.ts";
+import { startPipelineWorkers } from "../../services/pipeline/pipeline-worker.ts";
+import { type Config, loadConfig } from "../../shared/config/config.ts";
+import { createLogger } from "../../shared/logging/logger.ts";
+import { createAppMetrics } from "../../shared/observability/metrics.ts";
+import { ensureBucket } from "../../shared/providers/storage/s3-object-storage.ts";
+import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
+import { useTestS3 } from "./s3rver.ts";
+import { createDatabaseOf, type DatabaseKind } from "./test-database.ts";
+
+export interface TestApp {
+  baseUrl: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/**
+ * The system as it runs for real, in this process, on a free port: on "postgres" it is configured as in
+ * production (NODE_ENV=production, PostgreSQL, S3 through s3rver, real secrets); on "pglite" it runs
+ * on the embedded defaults (PGlite, local disk). Pipeline workers use the offline providers.
+ */
+export async function startTestApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestApp> {
+  const testDb = await createDatabaseOf(kind);
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-e2e-"));
+  const s3 = kind === "postgres" ? await useTestS3() : undefined;
+  const bucket = `e2e-${randomBytes(4).toString("hex")}`;
+  const base: Record<string, string> = {
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    TYNDAU_DEMO: "0",
+    PIPELINE_CONCURRENCY: "2",
+  };
+  const production: Record<string, string> = s3
+    ? {
+        NODE_ENV: "production",
+        DATABASE_URL: testDb.url,
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: bucket,
+        S3_REGION: s3.region,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        S3_FORCE_PATH_STYLE: "true",
+        APP_SECRET: randomBytes(24).toString("hex"),
+        PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
+      }
+    : {};
+  // Links the API hands out (ingest URLs, signed audio) name PUBLIC_URL, so the port is chosen first.
+  const port = await freePort();
+  const config = loadConfig({ ...base, ...production, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env });
+  if (config.storage.kind === "s3") await ensureBucket({ ...config.storage, endpoint: config.storage.endpoint });
+  const logger = createLogger({ level: config.logLevel, name: "tyndau-test" });
+  const metrics = createAppMetrics({ service: "test" });
+  const infra = await openInfrastructure(config, logger, { database: testDb.database });
+  const api = await startApi(config, infra, logger, metrics);
+  const baseUrl = `http://127.0.0.1:${api.port}`;
+  await startPipelineWorkers(pipelineDeps(config, infra, logger), { concurrency: config.pipelineConcurrency });
+  return {
+    baseUrl,
+    config,
+    async close() {
+      await api.close();
+      await infra.close();
+      await testDb.drop();
+      await s3?.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
