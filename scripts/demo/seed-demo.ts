@@ -90,7 +90,8 @@ export async function seedDemo(options: { baseUrl: string; dataDir: string; logg
   await mkdir(dir, { recursive: true });
   for (const [i, script] of sampleDialogues.entries()) {
     const file = path.join(dir, `call-${i + 1}.wav`);
-    await synthesizeCall(script, file);
+    // Wideband (16 kHz) like HD-voice PBXs: the offline en-us recognizer is a 16 kHz model.
+    await synthesizeCall(script, file, { sampleRate: 16000 });
     const form = new FormData();
     const metadata = {
       externalId: `demo-${i + 1}`,

@@ -15,9 +15,7 @@ export interface SpeechInterval {
   endSec: number;
 }
 
-export type SplitResult =
-  | { kind: "stereo"; left: string; right: string }
-  | { kind: "mono"; mono: string };
+export type SplitResult = { kind: "stereo"; left: string; right: string } | { kind: "mono"; mono: string };
 
 export interface AudioTools {
   /** Throws AppError MEDIA_UNREADABLE for anything that is not decodable audio with a positive duration. */

@@ -6,7 +6,13 @@ describe("loadConfig", () => {
     const c = loadConfig({ DATA_DIR: "/srv/tyndau" });
     expect(c.database).toEqual({ kind: "pglite", dir: "/srv/tyndau/pglite" });
     expect(c.storage).toEqual({ kind: "local", root: "/srv/tyndau/recordings" });
-    expect(c).toMatchObject({ port: 3000, env: "development", embedded: true, demo: true, transcriptionProvider: "pocketsphinx" });
+    expect(c).toMatchObject({
+      port: 3000,
+      env: "development",
+      embedded: true,
+      demo: true,
+      transcriptionProvider: "pocketsphinx",
+    });
     expect(c.publicUrl).toBe("http://localhost:3000");
     expect(c.paymentWebhookSecret).toBe("sandbox-secret");
   });
@@ -20,14 +26,23 @@ describe("loadConfig", () => {
       OPENAI_API_KEY: "sk-test",
     });
     expect(c.database).toMatchObject({ kind: "postgres", url: "postgres://u@db/tyndau" });
-    expect(c.storage).toMatchObject({ kind: "s3", bucket: "rec", endpoint: "http://s3.local:9000", forcePathStyle: true });
+    expect(c.storage).toMatchObject({
+      kind: "s3",
+      bucket: "rec",
+      endpoint: "http://s3.local:9000",
+      forcePathStyle: true,
+    });
     expect(c).toMatchObject({ embedded: false, demo: false, transcriptionProvider: "openai" });
   });
 
   it("refuses embedded defaults and default secrets in production, naming each", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(ConfigError);
     try {
-      loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y", PAYMENT_WEBHOOK_SECRET: "sandbox-secret" });
+      loadConfig({
+        NODE_ENV: "production",
+        DATABASE_URL: "postgres://x/y",
+        PAYMENT_WEBHOOK_SECRET: "sandbox-secret",
+      });
     } catch (e) {
       const message = (e as Error).message;
       expect(message).toContain("S3_BUCKET");

@@ -8,7 +8,11 @@ export interface ApiResponse<T = Record<string, unknown>> {
 
 /** A thin HTTP client for tests: real requests to the running app, JSON in and out. */
 export function apiClient(baseUrl: string, token?: string) {
-  const request = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> => {
+  const request = async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<ApiResponse<T>> => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       redirect: "manual",
@@ -34,13 +38,21 @@ export type ApiClient = ReturnType<typeof apiClient>;
 /** Registers a fresh owner and returns a client signed in as them. */
 export async function registerOwner(baseUrl: string, company = "Test LLP") {
   const email = `owner-${crypto.randomUUID()}@example.com`;
-  const res = await apiClient(baseUrl).post<{ token: string; account: { id: string } }>("/api/v1/auth/register", {
-    email,
-    password: "correct horse battery",
-    company,
-  });
+  const res = await apiClient(baseUrl).post<{ token: string; account: { id: string } }>(
+    "/api/v1/auth/register",
+    {
+      email,
+      password: "correct horse battery",
+      company,
+    },
+  );
   if (res.status !== 201) throw new Error(`register → ${res.status} ${JSON.stringify(res.body)}`);
-  return { client: apiClient(baseUrl, res.body.token), token: res.body.token, accountId: res.body.account.id, email };
+  return {
+    client: apiClient(baseUrl, res.body.token),
+    token: res.body.token,
+    accountId: res.body.account.id,
+    email,
+  };
 }
 
 /** Pushes a recording file as telephony would (multipart: recording + metadata). */
@@ -57,7 +69,10 @@ export async function pushRecording(
   form.set("recording", new Blob([bytes]), fileName);
   const res = await fetch(url, { method: "POST", body: form, headers });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> & { error?: { code: string } } };
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : {}) as Record<string, unknown> & { error?: { code: string } },
+  };
 }
 
 /** Polls a call until it leaves the working states (or the time runs out). */

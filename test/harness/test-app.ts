@@ -3,8 +3,8 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pipelineDeps } from "../../services/pipeline/main.ts";
 import { startApi } from "../../services/api/main.ts";
+import { pipelineDeps } from "../../services/pipeline/main.ts";
 import { startPipelineWorkers } from "../../services/pipeline/pipeline-worker.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
@@ -53,14 +53,23 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
     : {};
   // Links the API hands out (ingest URLs, signed audio) name PUBLIC_URL, so the port is chosen first.
   const port = await freePort();
-  const config = loadConfig({ ...base, ...production, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env });
-  if (config.storage.kind === "s3") await ensureBucket({ ...config.storage, endpoint: config.storage.endpoint });
+  const config = loadConfig({
+    ...base,
+    ...production,
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ...env,
+  });
+  if (config.storage.kind === "s3")
+    await ensureBucket({ ...config.storage, endpoint: config.storage.endpoint });
   const logger = createLogger({ level: config.logLevel, name: "tyndau-test" });
   const metrics = createAppMetrics({ service: "test" });
   const infra = await openInfrastructure(config, logger, { database: testDb.database });
   const api = await startApi(config, infra, logger, metrics);
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  await startPipelineWorkers(pipelineDeps(config, infra, logger), { concurrency: config.pipelineConcurrency });
+  await startPipelineWorkers(pipelineDeps(config, infra, logger), {
+    concurrency: config.pipelineConcurrency,
+  });
   return {
     baseUrl,
     config,

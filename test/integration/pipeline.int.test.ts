@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { synthesizeMono } from "../../scripts/fixtures/synthesize-call.ts";
 import { pipelineDeps } from "../../services/pipeline/main.ts";
 import type { PipelineDeps } from "../../services/pipeline/pipeline-deps.ts";
 import { runStep } from "../../services/pipeline/pipeline-worker.ts";
@@ -14,8 +15,7 @@ import { AppError } from "../../shared/errors/app-error.ts";
 import { recordingKey } from "../../shared/ingest/ingest-recording.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { transcribeCallJob } from "../../shared/queue/job-definitions.ts";
-import { openInfrastructure, type Infrastructure } from "../../shared/runtime/infrastructure.ts";
-import { synthesizeMono } from "../../scripts/fixtures/synthesize-call.ts";
+import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { createDatabaseOf, databaseKinds, type TestDatabase } from "../harness/test-database.ts";
 
 describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
@@ -33,7 +33,12 @@ describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
     infra = await openInfrastructure(config, logger, { database: t.database });
     await infra.queue.register(transcribeCallJob);
     deps = pipelineDeps(config, infra, logger);
-    goodWav = (await synthesizeMono({ turns: [{ speaker: "operator", text: "Hello there." }] }, path.join(dataDir, "ok.wav"))).path;
+    goodWav = (
+      await synthesizeMono(
+        { turns: [{ speaker: "operator", text: "Hello there." }] },
+        path.join(dataDir, "ok.wav"),
+      )
+    ).path;
   });
   afterAll(async () => {
     await infra?.close();

@@ -6,7 +6,10 @@ const state = { token: sessionStorage.getItem("tyndau.token") };
 async function api(path, options = {}) {
   const res = await fetch(path, {
     ...options,
-    headers: { "content-type": "application/json", ...(state.token ? { authorization: `Bearer ${state.token}` } : {}) },
+    headers: {
+      "content-type": "application/json",
+      ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
+    },
   });
   if (res.status === 401) {
     signOut();
@@ -69,7 +72,8 @@ async function renderCalls() {
       return row;
     }),
   );
-  if (items.length === 0) body.replaceChildren(el("tr", {}, el("td", { colSpan: 5, textContent: "No calls yet." })));
+  if (items.length === 0)
+    body.replaceChildren(el("tr", {}, el("td", { colSpan: 5, textContent: "No calls yet." })));
 }
 
 async function renderCall(id) {
@@ -77,14 +81,21 @@ async function renderCall(id) {
   const call = await api(`/api/v1/calls/${id}`);
   $("call-title").textContent = `Call ${call.externalId ?? call.id} · ${call.operator.name ?? ""}`;
   $("call-status").textContent =
-    (statusText[call.status] ?? call.status) + (call.error ? ` — ${call.error.message}` : "") + (call.mono ? " · mono recording: speakers cannot be told apart" : "");
+    (statusText[call.status] ?? call.status) +
+    (call.error ? ` — ${call.error.message}` : "") +
+    (call.mono ? " · mono recording: speakers cannot be told apart" : "");
   const player = $("player");
   // A short-lived signed link (the audio element cannot send the bearer token itself).
   const audio = await api(`/api/v1/calls/${id}/audio?redirect=false`);
   player.src = audio.url;
   const segments = call.transcript?.segments ?? [];
   const items = segments.map((s) => {
-    const li = el("li", { className: s.speaker, tabIndex: 0 }, el("time", { textContent: fmtTime(s.startSec) }), `${s.speaker}: ${s.text}`);
+    const li = el(
+      "li",
+      { className: s.speaker, tabIndex: 0 },
+      el("time", { textContent: fmtTime(s.startSec) }),
+      `${s.speaker}: ${s.text}`,
+    );
     const seek = () => {
       player.currentTime = s.startSec;
       player.play().catch(() => {});
@@ -95,7 +106,9 @@ async function renderCall(id) {
   });
   $("dialogue").replaceChildren(...items);
   player.ontimeupdate = () => {
-    segments.forEach((s, i) => items[i].classList.toggle("current", player.currentTime >= s.startSec && player.currentTime < s.endSec));
+    for (const [i, s] of segments.entries()) {
+      items[i].classList.toggle("current", player.currentTime >= s.startSec && player.currentTime < s.endSec);
+    }
   };
   const m = call.metrics;
   $("metrics").replaceChildren(
@@ -116,8 +129,15 @@ async function renderCall(id) {
     ...call.analysis.flatMap((a) => [
       el("h3", { textContent: `${a.templateName} (${a.provider})` }),
       ...a.answers.map((ans) => {
-        const value = ans.value === true ? el("span", { className: "yes", textContent: "Yes" }) : ans.value === false ? el("span", { className: "no", textContent: "No" }) : String(ans.value ?? "—");
-        const ev = ans.evidence[0] ? ` — “${ans.evidence[0].text}” at ${fmtTime(ans.evidence[0].startSec)}` : "";
+        const value =
+          ans.value === true
+            ? el("span", { className: "yes", textContent: "Yes" })
+            : ans.value === false
+              ? el("span", { className: "no", textContent: "No" })
+              : String(ans.value ?? "—");
+        const ev = ans.evidence[0]
+          ? ` — “${ans.evidence[0].text}” at ${fmtTime(ans.evidence[0].startSec)}`
+          : "";
         return el("p", { className: "answer" }, `${ans.question} `, value, ev);
       }),
     ]),
@@ -139,7 +159,10 @@ $("signin-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
   try {
-    const res = await api("/api/v1/auth/login", { method: "POST", body: JSON.stringify(Object.fromEntries(form)) });
+    const res = await api("/api/v1/auth/login", {
+      method: "POST",
+      body: JSON.stringify(Object.fromEntries(form)),
+    });
     state.token = res.token;
     sessionStorage.setItem("tyndau.token", res.token);
     location.hash = "#/calls";

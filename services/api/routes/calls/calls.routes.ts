@@ -86,11 +86,12 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
         const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
         log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
+        const headers: Record<string, string> = { "Cache-Control": "no-store" };
         if (query.redirect === "false") {
           const expiresAt = new Date(deps.clock().getTime() + AUDIO_URL_TTL_SEC * 1000).toISOString();
-          return { status: 200, body: { url, expiresAt }, headers: { "Cache-Control": "no-store" } };
+          return { status: 200, body: { url, expiresAt }, headers };
         }
-        return { status: 302, headers: { Location: url, "Cache-Control": "no-store" } };
+        return { status: 302, headers: { ...headers, Location: url } };
       },
     }),
   ];
