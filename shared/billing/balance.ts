@@ -4,12 +4,16 @@ import {
   ensureLedgerAccount,
   findTariffInForce,
   hasTransactionOfTypes,
+  loadCustomerLedger,
   postTransaction,
   sumBalances,
 } from "../db/repositories/ledger.repository.ts";
-import { findSources } from "../db/repositories/sources.repository.ts";
+import { hasEverConnectedSource } from "../db/repositories/sources.repository.ts";
 import type { Currency, Money } from "../money/money.ts";
 import { endOfDayOnePeriod } from "../time/astana-time.ts";
+
+/** Ledger movements that count as a "billing event" for clause 7.1.3 (a void ends the question too). */
+export const billingEventTypes = ["top_up", "hold", "charge", "bonus_void"] as const;
 
 /** Days the welcome bonus survives without a data source or a billing event (clause 7.1.3). */
 export const BONUS_GRACE_DAYS = 7;
@@ -22,7 +26,7 @@ export async function grantWelcomeBonus(db: Db, account: AccountRow, now: Date):
   const currency = account.currency as Currency;
   const tariff = await findTariffInForce(db, currency, now);
   if (tariff.welcomeBonus.isZero()) return;
-  const bonus = await ensureLedgerAccount(db, account.id, "bonus", currency);
+  const { ids } = await loadCustomerLedger(db, account.id, currency, { lock: false });
   const issued = await ensureLedgerAccount(db, null, "bonus_issued", currency);
   await postTransaction(db, {
     accountId: account.id,
@@ -31,7 +35,7 @@ export async function grantWelcomeBonus(db: Db, account: AccountRow, now: Date):
     occurredAt: now,
     memo: "Welcome bonus",
     entries: [
-      { ledgerAccountId: bonus, amount: tariff.welcomeBonus },
+      { ledgerAccountId: ids.bonus, amount: tariff.welcomeBonus },
       { ledgerAccountId: issued, amount: tariff.welcomeBonus.negated() },
     ],
   });
@@ -48,8 +52,10 @@ export interface BalanceView {
 }
 
 /**
- * The balance as the API shows it. Holds move money into the `hold` ledger account, so `reserved` is the
- * hold balance and available = main + bonus − reserved (issue #3 adds the holds themselves).
+ * The balance as the API shows it. A hold moves money from `main`/`bonus` into `hold_main`/`hold_bonus`;
+ * API.md's main and bonus include what is reserved, so main = main + hold_main, bonus = bonus + hold_bonus,
+ * reserved = both holds, and available = what is left in main + bonus (never negative: the database
+ * refuses it).
  */
 export async function getBalance(
   db: Db,
@@ -58,15 +64,14 @@ export async function getBalance(
 ): Promise<BalanceView> {
   const currency = account.currency as Currency;
   const sums = await sumBalances(db, account.id, currency);
-  const reserved = sums.hold;
-  const available = sums.main.plus(sums.bonus).minus(reserved);
+  const bonus = sums.bonus.plus(sums.hold_bonus);
   return {
     currency,
-    available,
-    main: sums.main,
-    bonus: sums.bonus,
-    reserved,
-    bonusVoidsAt: await bonusVoidsAt(db, account, sums.bonus),
+    available: sums.main.plus(sums.bonus),
+    main: sums.main.plus(sums.hold_main),
+    bonus,
+    reserved: sums.hold_main.plus(sums.hold_bonus),
+    bonusVoidsAt: await bonusVoidsAt(db, account, bonus),
     suspended: options.awaitingFunds,
   };
 }
@@ -74,7 +79,7 @@ export async function getBalance(
 /** When the bonus will be voided, or null once it no longer can be (source connected, billing event, none left). */
 async function bonusVoidsAt(db: Db, account: AccountRow, bonus: Money): Promise<Date | null> {
   if (!bonus.isPositive()) return null;
-  if ((await findSources(db, account.id)).length > 0) return null;
-  if (await hasTransactionOfTypes(db, account.id, ["top_up", "charge", "bonus_void"])) return null;
+  if (await hasEverConnectedSource(db, account.id)) return null;
+  if (await hasTransactionOfTypes(db, account.id, billingEventTypes)) return null;
   return endOfDayOnePeriod(account.createdAt, BONUS_GRACE_DAYS);
 }

@@ -46,3 +46,12 @@ export const scheduledJob = defineJob({
   retryDelaySec: 30,
   expireInSec: 30 * 60,
 });
+
+/** After a top-up: reserve and restart the account's calls waiting for funds, oldest first. */
+export const resumeAwaitingCallsJob = defineJob({
+  name: "resume-awaiting-calls",
+  payload: z.object({ accountId: z.uuid() }),
+  retryLimit: 10,
+  retryDelaySec: 5,
+  expireInSec: 15 * 60,
+});

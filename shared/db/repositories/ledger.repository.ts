@@ -91,33 +91,105 @@ export async function postTransaction(
   return { transactionId: tx.id, created: true };
 }
 
-/** Balances per kind of the customer's ledger accounts, summed from entries. */
+export type CustomerLedgerKind = "main" | "bonus" | "hold_main" | "hold_bonus";
+export const customerLedgerKinds: CustomerLedgerKind[] = ["main", "bonus", "hold_main", "hold_bonus"];
+
+export interface CustomerLedger {
+  ids: Record<CustomerLedgerKind, string>;
+  balances: Record<CustomerLedgerKind, Money>;
+}
+
+/**
+ * The customer's four ledger accounts with their cached balances. With `lock`, the rows are locked
+ * FOR UPDATE (always in the same order, so two transactions never deadlock on them): a reservation or
+ * a void decided on these balances cannot be overtaken by another one before it commits.
+ */
+export async function loadCustomerLedger(
+  db: Db,
+  accountId: string,
+  currency: Currency,
+  options: { lock: boolean },
+): Promise<CustomerLedger> {
+  for (const kind of customerLedgerKinds) {
+    await db.insert(ledgerAccounts).values({ accountId, kind, currency }).onConflictDoNothing();
+  }
+  const rows = await queryRows<{ id: string; kind: CustomerLedgerKind; balance: string }>(
+    db,
+    sql`select id, kind, balance::text as balance from ${ledgerAccounts}
+        where account_id = ${accountId} and currency = ${currency}
+          and kind in ('main', 'bonus', 'hold_main', 'hold_bonus')
+        order by kind
+        ${options.lock ? sql`for update` : sql``}`,
+  );
+  const ids = {} as Record<CustomerLedgerKind, string>;
+  const balances = {} as Record<CustomerLedgerKind, Money>;
+  for (const row of rows) {
+    ids[row.kind] = row.id;
+    balances[row.kind] = moneyFromDb(row.balance, currency);
+  }
+  return { ids, balances };
+}
+
+/** Cached balances (the trigger keeps them equal to the sum of entries; `ledger_violations` proves it). */
 export async function sumBalances(
   db: Db,
   accountId: string,
   currency: Currency,
-): Promise<Record<"main" | "bonus" | "hold", Money>> {
-  const rows = await queryRows<{ kind: string; total: string }>(
+): Promise<Record<CustomerLedgerKind, Money>> {
+  const rows = await queryRows<{ kind: string; balance: string }>(
     db,
-    sql`select la.kind, coalesce(sum(le.amount), 0)::text as total
-        from ${ledgerAccounts} la left join ${ledgerEntries} le on le.ledger_account_id = la.id
-        where la.account_id = ${accountId} and la.currency = ${currency}
-        group by la.kind`,
+    sql`select kind, balance::text as balance from ${ledgerAccounts} where account_id = ${accountId} and currency = ${currency}`,
   );
-  const out = { main: Money.zero(currency), bonus: Money.zero(currency), hold: Money.zero(currency) };
+  const out: Record<CustomerLedgerKind, Money> = {
+    main: Money.zero(currency),
+    bonus: Money.zero(currency),
+    hold_main: Money.zero(currency),
+    hold_bonus: Money.zero(currency),
+  };
   for (const row of rows) {
-    if (row.kind === "main" || row.kind === "bonus" || row.kind === "hold")
-      out[row.kind] = moneyFromDb(row.total, currency);
+    if ((customerLedgerKinds as string[]).includes(row.kind))
+      out[row.kind as CustomerLedgerKind] = moneyFromDb(row.balance, currency);
   }
   return out;
+}
+
+/** Entries of one transaction by ledger-account kind (e.g. how a call's hold was split bonus/main). */
+export async function findTransactionEntries(
+  db: Db,
+  idempotencyKey: string,
+  currency: Currency,
+): Promise<{ kind: string; amount: Money }[] | undefined> {
+  const rows = await queryRows<{ kind: string; amount: string }>(
+    db,
+    sql`select la.kind, e.amount::text as amount
+        from ${ledgerTransactions} t
+        join ${ledgerEntries} e on e.transaction_id = t.id
+        join ${ledgerAccounts} la on la.id = e.ledger_account_id
+        where t.idempotency_key = ${idempotencyKey}`,
+  );
+  if (rows.length === 0) return undefined;
+  return rows.map((r) => ({ kind: r.kind, amount: moneyFromDb(r.amount, currency) }));
+}
+
+export interface LedgerViolation {
+  problem: string;
+  subject: string;
+  detail: string;
+}
+
+/** The books' invariants, checked by the database view `ledger_violations`: an empty list is healthy. */
+export async function findLedgerViolations(db: Db): Promise<LedgerViolation[]> {
+  return queryRows<LedgerViolation>(db, sql`select problem, subject, detail from ledger_violations`);
 }
 
 export interface LedgerLine {
   id: string;
   at: Date;
   type: LedgerTransactionType;
-  /** Signed effect on the customer's spendable money (main + bonus). */
+  /** Signed effect on the customer's main + bonus (which include reserved money, as API.md defines them). */
   amount: Money;
+  /** Signed effect on the reserved money (holds +, settlements and releases −). */
+  reservedChange: Money;
   callId: string | null;
   paymentId: string | null;
   invoiceId: string | null;
@@ -134,12 +206,14 @@ export async function findLedgerLines(
     occurred_at: Date | string;
     type: LedgerTransactionType;
     amount: string;
+    reserved: string;
     call_id: string | null;
     payment_id: string | null;
     invoice_id: string | null;
   }>(
     db,
-    sql`select t.id, t.occurred_at, t.type, coalesce(sum(e.amount) filter (where la.kind in ('main','bonus')), 0)::text as amount,
+    sql`select t.id, t.occurred_at, t.type, coalesce(sum(e.amount), 0)::text as amount,
+               coalesce(sum(e.amount) filter (where la.kind in ('hold_main','hold_bonus')), 0)::text as reserved,
                t.call_id, t.payment_id, t.invoice_id
         from ${ledgerTransactions} t
         join ${ledgerEntries} e on e.transaction_id = t.id
@@ -155,6 +229,7 @@ export async function findLedgerLines(
     at: new Date(r.occurred_at),
     type: r.type,
     amount: moneyFromDb(r.amount, currency),
+    reservedChange: moneyFromDb(r.reserved, currency),
     callId: r.call_id,
     paymentId: r.payment_id,
     invoiceId: r.invoice_id,
@@ -164,7 +239,7 @@ export async function findLedgerLines(
 export async function hasTransactionOfTypes(
   db: Db,
   accountId: string,
-  types: LedgerTransactionType[],
+  types: readonly LedgerTransactionType[],
 ): Promise<boolean> {
   const rows = await queryRows<{ n: number }>(
     db,

@@ -35,3 +35,13 @@ export async function deleteSource(db: Db, accountId: string, sourceId: string, 
     .returning({ id: sources.id });
   return rows.length > 0;
 }
+
+/** "Connected a data source" (clause 7.1.3) counts sources deleted since, too. */
+export async function hasEverConnectedSource(db: Db, accountId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: sources.id })
+    .from(sources)
+    .where(eq(sources.accountId, accountId))
+    .limit(1);
+  return rows.length > 0;
+}

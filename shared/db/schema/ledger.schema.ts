@@ -20,8 +20,10 @@ import { createdAt, id, money, tstz } from "./columns.ts";
 export const ledgerAccountKinds = [
   "main",
   "bonus",
-  "hold",
+  "hold_main",
+  "hold_bonus",
   "revenue",
+  "bonus_spent",
   "bonus_issued",
   "bonus_expired",
   "card_clearing",
@@ -38,9 +40,18 @@ export const ledgerAccounts = pgTable(
     accountId: uuid("account_id"),
     kind: text("kind").$type<LedgerAccountKind>().notNull(),
     currency: text("currency").notNull(),
+    /**
+     * Cached sum of this ledger account's entries, maintained by a trigger on ledger_entries. The
+     * UPDATE it makes locks the row (serialising postings per ledger account) and the CHECK refuses
+     * any customer balance below zero, so no code path can overspend.
+     */
+    balance: money("balance").notNull().default("0"),
     createdAt: createdAt(),
   },
-  (t) => [unique("ledger_accounts_owner_kind_key").on(t.accountId, t.kind, t.currency).nullsNotDistinct()],
+  (t) => [
+    check("ledger_accounts_customer_nonnegative", sql`${t.accountId} is null or ${t.balance} >= 0`),
+    unique("ledger_accounts_owner_kind_key").on(t.accountId, t.kind, t.currency).nullsNotDistinct(),
+  ],
 );
 
 export const ledgerTransactionTypes = [
@@ -74,6 +85,11 @@ export const ledgerTransactions = pgTable(
   (t) => [
     uniqueIndex("ledger_transactions_idempotency_key").on(t.idempotencyKey),
     index("ledger_transactions_account_idx").on(t.accountId, t.occurredAt.desc(), t.id.desc()),
+    // A call's hold ends exactly once: settled into a charge or released, never both.
+    uniqueIndex("ledger_transactions_call_outcome_key")
+      .on(t.callId)
+      .where(sql`${t.type} in ('charge', 'release')`),
+    uniqueIndex("ledger_transactions_call_hold_key").on(t.callId).where(sql`${t.type} = 'hold'`),
   ],
 );
 
