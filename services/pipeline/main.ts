@@ -1,4 +1,4 @@
-import { createNoChargeBilling } from "../../shared/billing/call-billing.ts";
+import { createLedgerCallBilling } from "../../shared/billing/call-charges.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
@@ -18,7 +18,7 @@ export function pipelineDeps(
     audio: infra.audio,
     transcriber: infra.transcriber,
     analyzers: infra.analyzers,
-    billing: createNoChargeBilling(),
+    billing: createLedgerCallBilling(),
     queue: infra.queue,
     logger: logger.child({ component: "pipeline" }),
     clock,

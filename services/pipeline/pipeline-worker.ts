@@ -3,6 +3,7 @@ import {
   analyzeCallJob,
   type CallJobPayload,
   probeCallJob,
+  resumeAwaitingCallsJob,
   transcribeCallJob,
 } from "../../shared/queue/job-definitions.ts";
 import type { JobContext } from "../../shared/queue/job-queue.ts";
@@ -10,6 +11,7 @@ import type { PipelineDeps } from "./pipeline-deps.ts";
 import { analyzeCall } from "./steps/analyze.step.ts";
 import { failCall } from "./steps/fail-call.step.ts";
 import { probeCall } from "./steps/probe.step.ts";
+import { resumeAwaitingCalls } from "./steps/resume-awaiting.step.ts";
 import { transcribeCall } from "./steps/transcribe.step.ts";
 
 type Step = (deps: PipelineDeps, job: CallJobPayload) => Promise<void>;
@@ -64,4 +66,8 @@ export async function startPipelineWorkers(
       runStep(deps, step, name, payload, context),
     );
   }
+  await deps.queue.register(resumeAwaitingCallsJob);
+  await deps.queue.work(resumeAwaitingCallsJob, { concurrency: 1 }, async ({ accountId }) => {
+    await resumeAwaitingCalls(deps, accountId);
+  });
 }

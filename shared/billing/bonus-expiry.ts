@@ -1,51 +1,81 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/client.ts";
-import { ensureLedgerAccount, postTransaction, sumBalances } from "../db/repositories/ledger.repository.ts";
-import type { Currency } from "../money/money.ts";
-import { startOfAstanaDay } from "../time/astana-time.ts";
-import { BONUS_GRACE_DAYS } from "./balance.ts";
+import {
+  ensureLedgerAccount,
+  loadCustomerLedger,
+  postTransaction,
+} from "../db/repositories/ledger.repository.ts";
+import type { Currency, Money } from "../money/money.ts";
+import { endOfDayOnePeriod, startOfAstanaDay } from "../time/astana-time.ts";
+import { BONUS_GRACE_DAYS, billingEventTypes } from "./balance.ts";
+
+export interface BonusAccount {
+  id: string;
+  currency: string;
+  createdAt: Date;
+}
 
 /**
- * Clause 7.1.3: at the start of day 8 (Astana time, registration day = day 1) the welcome bonus of an
- * account that has neither connected a data source nor had a billing event is voided; the remainder
- * moves to the service's `bonus_expired` ledger account. Exactly once per account (idempotency key).
+ * Clause 7.1.3: the welcome bonus is voided at the start of day 8 (Astana time, registration day = day 1)
+ * unless, before that instant, a data source was connected or a billing event happened. The remainder
+ * moves to the service's `bonus_expired` account, once (idempotency key per account). Decided under the
+ * lock of the customer's ledger accounts, so a void and a first charge at the boundary cannot both use
+ * the bonus: whichever locks first wins, and the other sees its result. Returns the voided amount.
  */
+export async function voidBonusIfDue(tx: Db, account: BonusAccount, now: Date): Promise<Money | null> {
+  const deadline = endOfDayOnePeriod(account.createdAt, BONUS_GRACE_DAYS);
+  if (now.getTime() < deadline.getTime()) return null;
+  const currency = account.currency as Currency;
+  const ledger = await loadCustomerLedger(tx, account.id, currency, { lock: true });
+  const bonus = ledger.balances.bonus;
+  if (!bonus.isPositive()) return null;
+  const [kept] = await queryRows<{ kept: boolean }>(
+    tx,
+    sql`select exists (select 1 from sources where account_id = ${account.id} and created_at < ${deadline.toISOString()}::timestamptz)
+            or exists (select 1 from ledger_transactions where account_id = ${account.id}
+                       and occurred_at < ${deadline.toISOString()}::timestamptz
+                       and type in (${sql.join(
+                         billingEventTypes.map((t) => sql`${t}`),
+                         sql`, `,
+                       )})) as kept`,
+  );
+  if (kept?.kept) return null;
+  const expired = await ensureLedgerAccount(tx, null, "bonus_expired", currency);
+  const { created } = await postTransaction(tx, {
+    accountId: account.id,
+    type: "bonus_void",
+    idempotencyKey: `bonus_void:${account.id}`,
+    occurredAt: deadline,
+    memo: "Welcome bonus voided: no data source or billing event within 7 days",
+    entries: [
+      { ledgerAccountId: ledger.ids.bonus, amount: bonus.negated() },
+      { ledgerAccountId: expired, amount: bonus },
+    ],
+  });
+  return created ? bonus : null;
+}
+
+/** The `bonus-expiry` job: every account whose day 8 has started and that may still hold a voidable bonus. */
 export async function voidExpiredBonuses(
   db: Db,
   now: Date,
 ): Promise<{ voided: { accountId: string; amount: string }[] }> {
   // Registered before the start of (today − 6 days) means today is day 8 or later.
   const registeredBefore = new Date(startOfAstanaDay(now).getTime() - (BONUS_GRACE_DAYS - 1) * 86_400_000);
-  const candidates = await queryRows<{ id: string; currency: Currency }>(
+  const candidates = await queryRows<{ id: string; currency: string; created_at: string | Date }>(
     db,
-    sql`select a.id, a.currency from accounts a
+    sql`select a.id, a.currency, a.created_at from accounts a
         where a.created_at < ${registeredBefore.toISOString()}::timestamptz
-          and not exists (select 1 from sources s where s.account_id = a.id)
-          and not exists (select 1 from ledger_transactions t where t.account_id = a.id
-                          and t.type in ('top_up', 'charge', 'hold', 'bonus_void'))
-          and exists (select 1 from ledger_transactions t where t.account_id = a.id and t.type = 'bonus_grant')`,
+          and exists (select 1 from ledger_accounts la where la.account_id = a.id and la.kind = 'bonus' and la.balance > 0)
+          and not exists (select 1 from ledger_transactions t where t.account_id = a.id and t.type = 'bonus_void')`,
   );
   const voided: { accountId: string; amount: string }[] = [];
-  for (const account of candidates) {
-    await db.transaction(async (tx) => {
-      const { bonus } = await sumBalances(tx, account.id, account.currency);
-      if (!bonus.isPositive()) return;
-      const bonusAccount = await ensureLedgerAccount(tx, account.id, "bonus", account.currency);
-      const expired = await ensureLedgerAccount(tx, null, "bonus_expired", account.currency);
-      const { created } = await postTransaction(tx, {
-        accountId: account.id,
-        type: "bonus_void",
-        idempotencyKey: `bonus_void:${account.id}`,
-        occurredAt: now,
-        memo: "Welcome bonus voided: no data source or billing event within 7 days",
-        entries: [
-          { ledgerAccountId: bonusAccount, amount: bonus.negated() },
-          { ledgerAccountId: expired, amount: bonus },
-        ],
-      });
-      if (created) voided.push({ accountId: account.id, amount: bonus.toFixed(2) });
-    });
+  for (const row of candidates) {
+    const amount = await db.transaction((tx) =>
+      voidBonusIfDue(tx, { id: row.id, currency: row.currency, createdAt: new Date(row.created_at) }, now),
+    );
+    if (amount) voided.push({ accountId: row.id, amount: amount.toFixed(2) });
   }
   return { voided };
 }

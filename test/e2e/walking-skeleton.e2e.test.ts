@@ -112,6 +112,7 @@ interface CallBody {
   id: string;
   status: string;
   durationSec: number;
+  cost: unknown;
   transcript: { segments: { speaker: string; startSec: number; endSec: number; text: string }[] };
   metrics: Record<string, number> & { interruptions: { operator: number; client: number } };
   analysis: {
@@ -218,6 +219,22 @@ describe.each(databaseKinds)("walking skeleton on %s", (kind) => {
     expect(answers.client_thanked?.value).toBe(true);
     expect(answers.refund?.value).toBe(false);
     expect(answers.client_said_email?.value).toBe(false);
+
+    // Charged once: ceil(duration) minutes × (3.00 transcription + 5.00 template + 4 × 1.00 questions).
+    expect(call.cost).toEqual({
+      minutes: 1,
+      pricePerMinute: "12.00",
+      amount: "12.00",
+      currency: "KZT",
+      status: "charged",
+    });
+    const ledger = await owner.client.get<{ items: { type: string; amount: string; callId?: string }[] }>(
+      "/api/v1/billing/ledger",
+    );
+    expect(ledger.body.items.filter((i) => i.callId === call.id).map((i) => [i.type, i.amount])).toEqual([
+      ["charge", "-12.00"],
+      ["hold", "0.00"],
+    ]);
 
     // The recording is served through a short-lived signed link.
     const audio = await owner.client.get(`/api/v1/calls/${call.id}/audio`);

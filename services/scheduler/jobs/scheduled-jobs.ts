@@ -1,5 +1,6 @@
 import { voidExpiredBonuses } from "../../../shared/billing/bonus-expiry.ts";
 import type { Database } from "../../../shared/db/client.ts";
+import { findLedgerViolations } from "../../../shared/db/repositories/ledger.repository.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
 
 export interface ScheduledJobDeps {
@@ -27,6 +28,17 @@ export const scheduledJobs: ScheduledJobSpec[] = [
     async run(deps, now) {
       const { voided } = await voidExpiredBonuses(deps.database.db, now);
       return { voided: voided.length, accounts: voided };
+    },
+  },
+  {
+    name: "ledger-check",
+    cron: "17 3 * * *",
+    description:
+      "Prove the books: cached balances equal their entries, every transaction balances, nothing negative.",
+    async run(deps) {
+      const violations = await findLedgerViolations(deps.database.db);
+      if (violations.length > 0) deps.logger.error({ violations }, "ledger invariants violated");
+      return { ok: violations.length === 0, violations };
     },
   },
 ];

@@ -1,13 +1,17 @@
--- Balances already posted before this migration.
+-- Balances already posted before this migration (customer ledger accounts only: see below).
 UPDATE ledger_accounts la
-   SET balance = COALESCE((SELECT sum(le.amount) FROM ledger_entries le WHERE le.ledger_account_id = la.id), 0);
+   SET balance = COALESCE((SELECT sum(le.amount) FROM ledger_entries le WHERE le.ledger_account_id = la.id), 0)
+ WHERE la.account_id IS NOT NULL;
 --> statement-breakpoint
--- Every entry moves its ledger account's cached balance in the same statement. The UPDATE row-locks the
--- ledger account until commit (concurrent postings to it queue up) and the CHECK constraint
--- ledger_accounts_customer_nonnegative refuses a customer balance below zero: an overspend aborts.
+-- Every entry moves its customer ledger account's cached balance in the same statement. The UPDATE
+-- row-locks that ledger account until commit (concurrent postings to it queue up) and the CHECK
+-- constraint ledger_accounts_customer_nonnegative refuses a customer balance below zero: an overspend
+-- aborts. System ledger accounts (revenue, clearing…) keep no cached balance: every charge of every
+-- customer touches them, and a cached row would serialise all charges; their balance is the sum.
 CREATE OR REPLACE FUNCTION ledger_apply_entry() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE ledger_accounts SET balance = balance + NEW.amount WHERE id = NEW.ledger_account_id;
+  UPDATE ledger_accounts SET balance = balance + NEW.amount
+   WHERE id = NEW.ledger_account_id AND account_id IS NOT NULL;
   RETURN NEW;
 END;
 $$;
@@ -40,7 +44,7 @@ CREATE OR REPLACE VIEW ledger_violations AS
     FROM ledger_accounts la
     LEFT JOIN (SELECT ledger_account_id, sum(amount) AS total FROM ledger_entries GROUP BY ledger_account_id) s
       ON s.ledger_account_id = la.id
-   WHERE la.balance <> COALESCE(s.total, 0)
+   WHERE la.account_id IS NOT NULL AND la.balance <> COALESCE(s.total, 0)
   UNION ALL
   SELECT 'transaction does not balance', transaction_id::text, currency || ' ' || sum(amount)::text
     FROM ledger_entries GROUP BY transaction_id, currency HAVING sum(amount) <> 0

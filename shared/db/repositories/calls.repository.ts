@@ -130,3 +130,15 @@ export async function hasCallsInStatus(db: Db, accountId: string, status: CallSt
     .limit(1);
   return rows.length > 0;
 }
+
+/** The account's oldest call waiting for funds, locked; calls locked by another worker are skipped. */
+export async function lockOldestAwaitingCall(db: Db, accountId: string): Promise<CallRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(calls)
+    .where(and(eq(calls.accountId, accountId), eq(calls.status, "awaiting_funds")))
+    .orderBy(asc(calls.createdAt), asc(calls.id))
+    .limit(1)
+    .for("update", { skipLocked: true });
+  return row;
+}

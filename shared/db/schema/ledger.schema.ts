@@ -41,9 +41,10 @@ export const ledgerAccounts = pgTable(
     kind: text("kind").$type<LedgerAccountKind>().notNull(),
     currency: text("currency").notNull(),
     /**
-     * Cached sum of this ledger account's entries, maintained by a trigger on ledger_entries. The
-     * UPDATE it makes locks the row (serialising postings per ledger account) and the CHECK refuses
-     * any customer balance below zero, so no code path can overspend.
+     * Cached sum of a customer ledger account's entries, maintained by a trigger on ledger_entries
+     * (system accounts keep 0 here: their balance is the sum of entries). The UPDATE it makes locks the
+     * row (serialising postings per ledger account) and the CHECK refuses any customer balance below
+     * zero, so no code path can overspend.
      */
     balance: money("balance").notNull().default("0"),
     createdAt: createdAt(),

@@ -31,7 +31,10 @@ const ledgerItem = z.object({
   id: z.uuid(),
   at: z.string(),
   type: z.enum(["bonus_grant", "top_up", "hold", "charge", "release", "bonus_void", "refund"]),
+  /** Effect on main + bonus (API.md: they include reserved money), so holds and releases show 0.00. */
   amount: z.string(),
+  /** Effect on the reserved money: + for a hold, − when it is charged or released. */
+  reserved: z.string(),
   currency: z.string(),
   callId: z.uuid().optional(),
   paymentId: z.uuid().optional(),
@@ -121,6 +124,7 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
               at: toAstanaIso(l.at),
               type: l.type,
               amount: l.amount.toFixed(2),
+              reserved: l.reservedChange.toFixed(2),
               currency,
               ...(l.callId ? { callId: l.callId } : {}),
               ...(l.paymentId ? { paymentId: l.paymentId } : {}),
