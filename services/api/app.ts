@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from "./http/errors.ts";
 import { buildOpenApiDocument } from "./http/openapi.ts";
 import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
+import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { billingRoutes } from "./routes/billing/billing.routes.ts";
 import { callsRoutes } from "./routes/calls/calls.routes.ts";
@@ -32,6 +33,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...templatesRoutes(deps),
     ...billingRoutes(deps),
     ...filesRoutes(deps),
+    ...adminAccountsRoutes(deps),
   ];
   routes.push(
     defineRoute({

@@ -7,6 +7,7 @@ import { startApi } from "../../services/api/main.ts";
 import { pipelineDeps } from "../../services/pipeline/main.ts";
 import { startPipelineWorkers } from "../../services/pipeline/pipeline-worker.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
+import type { Database } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createAppMetrics } from "../../shared/observability/metrics.ts";
 import { ensureBucket } from "../../shared/providers/storage/s3-object-storage.ts";
@@ -17,6 +18,8 @@ import { createDatabaseOf, type DatabaseKind } from "./test-database.ts";
 export interface TestApp {
   baseUrl: string;
   config: Config;
+  /** The app's own database, for arranging what has no API (staff users) and for checking invariants. */
+  database: Database;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
   return {
     baseUrl,
     config,
+    database: testDb.database,
     async close() {
       await api.close();
       await infra.close();

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { inject } from "vitest";
 import { type Database, migrateDatabase, openPglite, openPostgres } from "../../shared/db/client.ts";
 
 /** The server every integration test uses (scripts/test makes sure it answers). */
 export const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-/** Migrated once per run by global-setup.ts; each test file copies it (HOUSE-STYLE rule 10). */
-export const TEMPLATE_DB = "tyndau_test_template";
+/** Each run's template is migrated once by global-setup.ts; each test file copies it (HOUSE-STYLE rule 10). */
+export const TEMPLATE_PREFIX = "tyndau_tpl_";
 export const TEST_DB_PREFIX = "tyndau_t_";
 
 export function databaseUrl(name: string): string {
@@ -37,7 +38,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await withAdmin(async (client) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+        await client.query(`CREATE DATABASE ${name} TEMPLATE ${inject("templateDb")}`);
         return;
       } catch (error) {
         // Two files copying the template at the same instant can collide; try again shortly.

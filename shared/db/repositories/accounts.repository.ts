@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, ne } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts, sessions, users } from "../schema/index.ts";
 
@@ -60,4 +60,17 @@ export async function findActiveSession(
 
 export async function revokeSession(db: Db, sessionId: string, now: Date): Promise<void> {
   await db.update(sessions).set({ revokedAt: now }).where(eq(sessions.id, sessionId));
+}
+
+export async function setAccountStatus(
+  db: Db,
+  accountId: string,
+  status: "active" | "blocked",
+): Promise<AccountRow | undefined> {
+  const [row] = await db
+    .update(accounts)
+    .set({ status })
+    .where(and(eq(accounts.id, accountId), ne(accounts.status, "closed")))
+    .returning();
+  return row;
 }

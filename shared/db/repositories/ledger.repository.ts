@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, lte, sql } from "drizzle-orm";
 import { type Currency, Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
@@ -13,8 +14,27 @@ import {
 
 export type LedgerTransactionRow = typeof ledgerTransactions.$inferSelect;
 
-/** Returns the ledger account id, creating it on first use (race-safe through the unique constraint). */
+/**
+ * System ledger accounts (revenue, clearing, …) exist for every currency from the start (migration 0004)
+ * with ids derived from their kind and currency, so postings name them without a lookup.
+ */
+export function systemLedgerAccountId(kind: LedgerAccountKind, currency: Currency): string {
+  const hex = createHash("md5").update(`tyndau-ledger:${kind}:${currency}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The ledger account id: system accounts by their fixed id, customer accounts opened on first use. */
 export async function ensureLedgerAccount(
+  db: Db,
+  accountId: string | null,
+  kind: LedgerAccountKind,
+  currency: Currency,
+): Promise<string> {
+  if (accountId === null) return systemLedgerAccountId(kind, currency);
+  return openLedgerAccount(db, accountId, kind, currency);
+}
+
+async function openLedgerAccount(
   db: Db,
   accountId: string | null,
   kind: LedgerAccountKind,
@@ -59,36 +79,32 @@ export async function postTransaction(
     Money.zero(input.entries[0]!.amount.currency),
   );
   if (!total.isZero()) throw new Error(`unbalanced ledger transaction ${input.idempotencyKey}: ${total}`);
-  const [tx] = await db
-    .insert(ledgerTransactions)
-    .values({
-      accountId: input.accountId,
-      type: input.type,
-      idempotencyKey: input.idempotencyKey,
-      occurredAt: input.occurredAt,
-      callId: input.callId,
-      paymentId: input.paymentId,
-      invoiceId: input.invoiceId,
-      memo: input.memo,
-    })
-    .onConflictDoNothing()
-    .returning({ id: ledgerTransactions.id });
-  if (!tx) {
-    const [existing] = await db
-      .select({ id: ledgerTransactions.id })
-      .from(ledgerTransactions)
-      .where(eq(ledgerTransactions.idempotencyKey, input.idempotencyKey));
-    return { transactionId: existing!.id, created: false };
-  }
-  await db.insert(ledgerEntries).values(
-    input.entries.map((e) => ({
-      transactionId: tx.id,
-      ledgerAccountId: e.ledgerAccountId,
-      amount: e.amount.toDbString(),
-      currency: e.amount.currency,
-    })),
+  // One round trip: the transaction row and its entries together; nothing when the key was used before.
+  const entryRows = input.entries.map(
+    (e) => sql`(${e.ledgerAccountId}::uuid, ${e.amount.toDbString()}::numeric, ${e.amount.currency})`,
   );
-  return { transactionId: tx.id, created: true };
+  const [posted] = await queryRows<{ id: string | null; entries: number }>(
+    db,
+    sql`with t as (
+          insert into ${ledgerTransactions} (account_id, type, idempotency_key, occurred_at, call_id, payment_id, invoice_id, memo)
+          values (${input.accountId}, ${input.type}, ${input.idempotencyKey}, ${input.occurredAt.toISOString()}::timestamptz,
+                  ${input.callId ?? null}, ${input.paymentId ?? null}, ${input.invoiceId ?? null}, ${input.memo ?? null})
+          on conflict (idempotency_key) do nothing
+          returning id
+        ), e as (
+          insert into ${ledgerEntries} (transaction_id, ledger_account_id, amount, currency)
+          select t.id, v.ledger_account_id, v.amount, v.currency
+          from t, (values ${sql.join(entryRows, sql`, `)}) as v (ledger_account_id, amount, currency)
+          returning 1
+        )
+        select (select id from t) as id, (select count(*)::int from e) as entries`,
+  );
+  if (posted?.id) return { transactionId: posted.id, created: true };
+  const [existing] = await db
+    .select({ id: ledgerTransactions.id })
+    .from(ledgerTransactions)
+    .where(eq(ledgerTransactions.idempotencyKey, input.idempotencyKey));
+  return { transactionId: existing!.id, created: false };
 }
 
 export type CustomerLedgerKind = "main" | "bonus" | "hold_main" | "hold_bonus";
@@ -110,17 +126,24 @@ export async function loadCustomerLedger(
   currency: Currency,
   options: { lock: boolean },
 ): Promise<CustomerLedger> {
-  for (const kind of customerLedgerKinds) {
-    await db.insert(ledgerAccounts).values({ accountId, kind, currency }).onConflictDoNothing();
+  const select = () =>
+    queryRows<{ id: string; kind: CustomerLedgerKind; balance: string }>(
+      db,
+      sql`select id, kind, balance::text as balance from ${ledgerAccounts}
+          where account_id = ${accountId} and currency = ${currency}
+            and kind in ('main', 'bonus', 'hold_main', 'hold_bonus')
+          order by kind
+          ${options.lock ? sql`for update` : sql``}`,
+    );
+  let rows = await select();
+  if (rows.length < customerLedgerKinds.length) {
+    // First movement of this account in this currency: open its ledger accounts (race-safe).
+    await db
+      .insert(ledgerAccounts)
+      .values(customerLedgerKinds.map((kind) => ({ accountId, kind, currency })))
+      .onConflictDoNothing();
+    rows = await select();
   }
-  const rows = await queryRows<{ id: string; kind: CustomerLedgerKind; balance: string }>(
-    db,
-    sql`select id, kind, balance::text as balance from ${ledgerAccounts}
-        where account_id = ${accountId} and currency = ${currency}
-          and kind in ('main', 'bonus', 'hold_main', 'hold_bonus')
-        order by kind
-        ${options.lock ? sql`for update` : sql``}`,
-  );
   const ids = {} as Record<CustomerLedgerKind, string>;
   const balances = {} as Record<CustomerLedgerKind, Money>;
   for (const row of rows) {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { type Readable, Transform } from "node:stream";
 import type { Request } from "express";
 import { z } from "zod";
+import { getAccount } from "../../../../shared/db/repositories/accounts.repository.ts";
 import {
   findSourceByTokenHash,
   type SourceRow,
@@ -75,6 +76,11 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
           throw new AppError("UNAUTHENTICATED", "Unknown or revoked source token.");
         }
         const sourceLog = log.child({ sourceId: source.id, accountId: source.accountId });
+        const owner = await getAccount(deps.database.db, source.accountId);
+        if (owner?.status !== "active") {
+          req.resume();
+          throw new AppError("FORBIDDEN", "This account is blocked or closed: recordings are not accepted.");
+        }
         const signed = source.requireSignature ? startSignatureCheck(req, source, deps) : undefined;
         const bodyStream: Readable = signed?.body ?? req;
         const isJson = (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json");
@@ -162,6 +168,9 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         202: { description: "Accepted", schema: z.object({ callId: z.uuid(), status: z.string() }) },
       },
       handler: async ({ req, auth }) => {
+        if (auth.account.status !== "active") {
+          throw new AppError("FORBIDDEN", "This account is blocked or closed: recordings are not accepted.");
+        }
         const upload = await receiveMultipart(req, {
           fileField: "recording",
           maxFileBytes: deps.config.limits.maxUploadBytes,

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { getInvoiceForStaff, recordInvoicePayment } from "../../../../shared/billing/invoices.ts";
+import { currencies, Money } from "../../../../shared/money/money.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { invoiceDto, toInvoiceDto } from "../billing/invoices.routes.ts";
+
+const paymentBody = z.object({
+  /** What arrived on the bank statement. */
+  amount: z.string().regex(/^\d{1,14}(\.\d{1,6})?$/, "a decimal string, e.g. \"150000.00\""),
+  /** When the money arrived (the statement's value date and time), ISO-8601 with offset. */
+  paidAt: z.iso.datetime({ offset: true }),
+  /** The currency that arrived; the invoice's own when omitted. */
+  currency: z.enum(currencies).optional(),
+});
+
+const staffInvoiceDto = invoiceDto.extend({ accountId: z.uuid() });
+
+export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
+  const db = deps.database.db;
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/v1/admin/invoices/{id}/payments",
+      summary: "Staff: confirm a bank payment against an invoice; credits main once, refuses expired invoices.",
+      tag: "admin",
+      access: ["staff"],
+      params: z.object({ id: z.uuid() }),
+      body: paymentBody,
+      responses: {
+        200: {
+          description: "Credited (also for a repeated confirmation)",
+          schema: z.object({ invoice: staffInvoiceDto, credited: z.literal(true) }),
+        },
+        400: { description: "Amount or currency differs from the invoice: refused, flagged for return" },
+        404: { description: "No such invoice" },
+        409: { description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)" },
+      },
+      handler: async ({ params, body, auth }) => {
+        const current = await getInvoiceForStaff(db, params.id);
+        const result = await recordInvoicePayment(
+          { db, queue: deps.queue, clock: deps.clock },
+          {
+            invoiceId: params.id,
+            amount: Money.of(body.amount, body.currency ?? current.amount.currency),
+            paidAt: new Date(body.paidAt),
+            staffUserId: auth.user.id,
+          },
+        );
+        return {
+          status: 200,
+          body: {
+            invoice: { ...toInvoiceDto(result.invoice), accountId: result.invoice.accountId },
+            credited: result.credited,
+          },
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,160 @@
+import { z } from "zod";
+import {
+  createInvoice,
+  findInvoices,
+  getInvoice,
+  type Invoice,
+  openInvoicePdf,
+} from "../../../../shared/billing/invoices.ts";
+import { type Currency, Money } from "../../../../shared/money/money.ts";
+import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+
+/** A positive-looking decimal with at most 2 places; the use case checks > 0 and the upper bound. */
+const invoiceAmount = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,9})(\.\d{1,2})?$/, "a decimal string with at most 2 decimal places, e.g. \"150000.00\"");
+
+const createInvoiceBody = z.object({
+  amount: invoiceAmount,
+  payer: z.object({
+    name: z.string().trim().min(1).max(300),
+    bin: z.string().trim().regex(/^\d{12}$/, "12 digits"),
+    address: z.string().trim().min(1).max(500),
+  }),
+});
+
+export const invoiceDto = z.object({
+  id: z.uuid(),
+  number: z.string(),
+  status: z.enum(["issued", "paid", "expired"]),
+  amount: z.string(),
+  currency: z.string(),
+  /** Exclusive end of validity: 00:00 Astana (+05:00) after the 5th working day. */
+  validUntil: z.string(),
+  pdfUrl: z.string(),
+  payer: z.object({ name: z.string(), bin: z.string(), address: z.string() }),
+  createdAt: z.string(),
+  paidAt: z.string().nullable(),
+});
+
+export function toInvoiceDto(invoice: Invoice): z.infer<typeof invoiceDto> {
+  return {
+    id: invoice.id,
+    number: invoice.number,
+    status: invoice.status,
+    amount: invoice.amount.toFixed(2),
+    currency: invoice.amount.currency,
+    validUntil: toAstanaIso(invoice.validUntil),
+    pdfUrl: `/api/v1/billing/invoices/${invoice.id}/pdf`,
+    payer: invoice.payer,
+    createdAt: toAstanaIso(invoice.createdAt),
+    paidAt: invoice.paidAt ? toAstanaIso(invoice.paidAt) : null,
+  };
+}
+
+const idParams = z.object({ id: z.uuid() });
+
+export function invoicesRoutes(deps: ApiDeps): AnyRoute[] {
+  const db = deps.database.db;
+  return [
+    defineRoute({
+      method: "post",
+      path: "/api/v1/billing/invoices",
+      summary: "Issue a bank-transfer invoice (valid 5 Kazakhstan working days) with a PDF.",
+      tag: "billing",
+      access: ["owner"],
+      body: createInvoiceBody,
+      responses: {
+        201: { description: "The invoice", schema: invoiceDto },
+        400: { description: "Invalid amount or payer (e.g. a BIN/IIN with a wrong control digit)" },
+      },
+      handler: async ({ body, auth, log }) => {
+        const currency = auth.account.currency as Currency;
+        const invoice = await createInvoice(
+          { db, storage: deps.storage, clock: deps.clock, logger: log },
+          {
+            accountId: auth.account.id,
+            currency,
+            amount: Money.of(body.amount, currency),
+            payer: body.payer,
+            company: auth.account.company,
+          },
+        );
+        return { status: 201, body: toInvoiceDto(invoice) };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/billing/invoices",
+      summary: "The account's invoices, newest first.",
+      tag: "billing",
+      access: ["owner"],
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(200).optional(),
+      }),
+      responses: {
+        200: {
+          description: "A page",
+          schema: z.object({ items: z.array(invoiceDto), nextCursor: z.string().nullable() }),
+        },
+      },
+      handler: async ({ query, auth }) => {
+        const rows = await findInvoices(db, auth.account.id, {
+          limit: query.limit + 1,
+          before: query.cursor ? decodeCursor(query.cursor) : undefined,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page[page.length - 1];
+        return {
+          status: 200,
+          body: {
+            items: page.map(toInvoiceDto),
+            nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/billing/invoices/{id}",
+      summary: "One invoice.",
+      tag: "billing",
+      access: ["owner"],
+      params: idParams,
+      responses: { 200: { description: "The invoice", schema: invoiceDto }, 404: { description: "Not found" } },
+      handler: async ({ params, auth }) => ({
+        status: 200,
+        body: toInvoiceDto(await getInvoice(db, auth.account.id, params.id)),
+      }),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/billing/invoices/{id}/pdf",
+      summary: "The invoice as a PDF download.",
+      tag: "billing",
+      access: ["owner"],
+      params: idParams,
+      responses: { 200: { description: "application/pdf" }, 404: { description: "Not found" } },
+      handler: async ({ params, auth, res, log }) => {
+        const { invoice, stream } = await openInvoicePdf(
+          { db, storage: deps.storage, logger: log },
+          { accountId: auth.account.id, invoiceId: params.id, company: auth.account.company },
+        );
+        res.setHeader("Content-Type", "application/pdf");
+        res.setHeader("Content-Disposition", `attachment; filename="invoice-${invoice.number}.pdf"`);
+        res.setHeader("Cache-Control", "private, no-store");
+        res.status(200);
+        stream.pipe(res);
+        await new Promise<void>((resolve, reject) => {
+          stream.on("end", resolve);
+          stream.on("error", reject);
+        });
+        return undefined;
+      },
+    }),
+  ];
+}

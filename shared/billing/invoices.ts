@@ -1,0 +1,405 @@
+import type { Readable } from "node:stream";
+import { Readable as ReadableStream } from "node:stream";
+import { and, desc, eq, lte, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { queryRows } from "../db/client.ts";
+import { invoicePayments, invoices } from "../db/schema/index.ts";
+import { AppError, isAppError } from "../errors/app-error.ts";
+import type { Logger } from "../logging/logger.ts";
+import { type Currency, Money, moneyFromDb } from "../money/money.ts";
+import type { ObjectStorage } from "../providers/storage/object-storage.ts";
+import type { JobQueue } from "../queue/job-queue.ts";
+import { astanaDate, toAstanaIso } from "../time/astana-time.ts";
+import { invoiceValidUntil } from "../time/kz-calendar.ts";
+import { isValidBinIin } from "./bin-iin.ts";
+import { renderInvoicePdf, TYNDAU_SELLER } from "./invoice-pdf.ts";
+import { creditTopUp } from "./top-up.ts";
+
+/**
+ * Top-up by bank invoice (clause 7.3, PRODUCT.md): the owner issues an invoice with a gap-free number per
+ * Astana calendar year and a PDF; it is valid for 5 Kazakhstan working days; staff confirm the bank
+ * payment, which credits `main` exactly once, or refuse it (expired → flagged for return).
+ */
+
+/** The largest amount one invoice may ask for, in units of its currency. */
+export const MAX_INVOICE_AMOUNT = "1000000000";
+/** Clause 7.3.3: valid for five business days. */
+export const INVOICE_VALID_WORKING_DAYS = 5;
+
+export type InvoiceStatus = "issued" | "paid" | "expired";
+
+export interface Invoice {
+  id: string;
+  accountId: string;
+  year: number;
+  seq: number;
+  /** "<year>-<seq padded to 6>", e.g. "2026-000123". */
+  number: string;
+  status: InvoiceStatus;
+  amount: Money;
+  payer: { name: string; bin: string; address: string };
+  /** Exclusive end of validity: 00:00 Astana after the 5th working day (see invoiceValidUntil). */
+  validUntil: Date;
+  pdfKey: string | null;
+  paidAt: Date | null;
+  createdAt: Date;
+}
+
+export interface CreateInvoiceInput {
+  accountId: string;
+  /** The account's currency; the amount must be in it. */
+  currency: Currency;
+  amount: Money;
+  payer: { name: string; bin: string; address: string };
+  /** The account's company name, printed on the PDF so staff can match the transfer to the account. */
+  company: string;
+}
+
+export interface InvoiceDeps {
+  db: Db;
+  storage: ObjectStorage;
+  clock: () => Date;
+  /** Told when the PDF could not be made right after issuing (the PDF route makes it on demand then). */
+  logger?: Pick<Logger, "warn">;
+}
+
+export const formatInvoiceNumber = (year: number, seq: number) => `${year}-${String(seq).padStart(6, "0")}`;
+export const invoicePdfKey = (accountId: string, invoiceId: string) =>
+  `accounts/${accountId}/invoices/${invoiceId}.pdf`;
+
+/**
+ * Issues an invoice. The number is allocated and the invoice inserted in ONE transaction: the upsert on
+ * invoice_counters takes that year's row lock, which serialises concurrent issuers until commit, and a
+ * rollback (e.g. the insert failing) gives the number back — so numbers have no gaps and no duplicates.
+ *
+ * The PDF is rendered and stored after the commit, not inside the transaction: holding the counter lock
+ * across rendering and an object-storage upload would serialise every issuer behind that I/O. If it fails
+ * the invoice still exists with `pdfKey` null and openInvoicePdf renders it on demand.
+ */
+export async function createInvoice(deps: InvoiceDeps, input: CreateInvoiceInput): Promise<Invoice> {
+  const payer = assertValidInvoiceInput(input);
+  const now = deps.clock();
+  const year = Number(astanaDate(now).slice(0, 4));
+  const validUntil = invoiceValidUntil(now, INVOICE_VALID_WORKING_DAYS);
+  const invoice = await deps.db.transaction(async (tx) => {
+    const seq = await allocateInvoiceSeq(tx, year);
+    const [row] = await tx
+      .insert(invoices)
+      .values({
+        accountId: input.accountId,
+        year,
+        seq,
+        number: formatInvoiceNumber(year, seq),
+        status: "issued",
+        amount: input.amount.toDbString(),
+        currency: input.amount.currency,
+        payerName: payer.name,
+        payerBin: payer.bin,
+        payerAddress: payer.address,
+        validUntil,
+        createdAt: now,
+      })
+      .returning();
+    return toInvoice(row!);
+  });
+  try {
+    return await storeInvoicePdf(deps, invoice, input.company);
+  } catch (error) {
+    deps.logger?.warn({ err: error, invoiceId: invoice.id }, "invoice PDF not stored; it will be rendered on demand");
+    return invoice;
+  }
+}
+
+/** Throws VALIDATION_FAILED (details as the HTTP layer's: `body.*` paths) or returns the trimmed payer. */
+function assertValidInvoiceInput(input: CreateInvoiceInput): CreateInvoiceInput["payer"] {
+  const issues: { path: string; message: string }[] = [];
+  const { amount } = input;
+  if (amount.currency !== input.currency) {
+    issues.push({ path: "body.amount", message: `the amount must be in the account's currency ${input.currency}` });
+  } else if (!amount.isPositive()) {
+    issues.push({ path: "body.amount", message: "must be greater than 0" });
+  } else if (amount.compare(Money.of(MAX_INVOICE_AMOUNT, amount.currency)) > 0) {
+    issues.push({ path: "body.amount", message: `must be at most ${MAX_INVOICE_AMOUNT}` });
+  } else if (!Money.of(amount.toFixed(2), amount.currency).equals(amount)) {
+    issues.push({ path: "body.amount", message: "at most 2 decimal places" });
+  }
+  const payer = {
+    name: input.payer.name.trim(),
+    bin: input.payer.bin.trim(),
+    address: input.payer.address.trim(),
+  };
+  if (payer.name.length === 0 || payer.name.length > 300) {
+    issues.push({ path: "body.payer.name", message: "1 to 300 characters" });
+  }
+  if (payer.address.length === 0 || payer.address.length > 500) {
+    issues.push({ path: "body.payer.address", message: "1 to 500 characters" });
+  }
+  if (!isValidBinIin(payer.bin)) {
+    issues.push({ path: "body.payer.bin", message: "not a valid BIN/IIN: 12 digits with a correct control digit" });
+  }
+  if (issues.length > 0) {
+    throw new AppError("VALIDATION_FAILED", "The invoice details are invalid.", { details: issues });
+  }
+  return payer;
+}
+
+/** Next number of the year; the counter row stays locked until the caller's transaction ends. */
+export async function allocateInvoiceSeq(tx: Db, year: number): Promise<number> {
+  const [row] = await queryRows<{ last_seq: number }>(
+    tx,
+    sql`insert into invoice_counters (year, last_seq) values (${year}, 1)
+        on conflict (year) do update set last_seq = invoice_counters.last_seq + 1
+        returning last_seq`,
+  );
+  return Number(row!.last_seq);
+}
+
+/** Renders the PDF, stores it under accounts/<accountId>/invoices/<invoiceId>.pdf and records the key. */
+async function storeInvoicePdf(
+  deps: Pick<InvoiceDeps, "db" | "storage">,
+  invoice: Invoice,
+  company: string | undefined,
+): Promise<Invoice> {
+  const pdf = await renderPdf(invoice, company);
+  const key = invoicePdfKey(invoice.accountId, invoice.id);
+  await deps.storage.put(key, ReadableStream.from([pdf]), { contentType: "application/pdf" });
+  await deps.db
+    .update(invoices)
+    .set({ pdfKey: key })
+    .where(and(eq(invoices.id, invoice.id), eq(invoices.accountId, invoice.accountId)));
+  return { ...invoice, pdfKey: key };
+}
+
+function renderPdf(invoice: Invoice, company: string | undefined): Promise<Buffer> {
+  return renderInvoicePdf(
+    {
+      number: invoice.number,
+      createdAt: invoice.createdAt,
+      validUntil: invoice.validUntil,
+      amount: invoice.amount,
+      accountCompany: company,
+    },
+    TYNDAU_SELLER,
+    invoice.payer,
+  );
+}
+
+/**
+ * The invoice's PDF as a stream: the stored one, or (when it was never stored or has gone missing) one
+ * rendered now and stored for next time. NOT_FOUND for another account's invoice.
+ */
+export async function openInvoicePdf(
+  deps: Pick<InvoiceDeps, "db" | "storage" | "logger">,
+  input: { accountId: string; invoiceId: string; company?: string },
+): Promise<{ invoice: Invoice; stream: Readable }> {
+  const invoice = await getInvoice(deps.db, input.accountId, input.invoiceId);
+  if (invoice.pdfKey) {
+    try {
+      return { invoice, stream: await deps.storage.get(invoice.pdfKey) };
+    } catch (error) {
+      if (!isAppError(error) || error.code !== "NOT_FOUND") throw error;
+    }
+  }
+  const pdf = await renderPdf(invoice, input.company);
+  try {
+    await storeInvoicePdf(deps, invoice, input.company);
+  } catch (error) {
+    deps.logger?.warn({ err: error, invoiceId: invoice.id }, "invoice PDF rendered but not stored");
+  }
+  return { invoice, stream: ReadableStream.from([pdf]) };
+}
+
+/** The account's invoices, newest first, keyset-paginated on (createdAt, id). */
+export async function findInvoices(
+  db: Db,
+  accountId: string,
+  options: { limit?: number; before?: { at: Date; id: string } } = {},
+): Promise<Invoice[]> {
+  const rows = await db
+    .select()
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.accountId, accountId),
+        options.before
+          ? sql`(${invoices.createdAt}, ${invoices.id}) < (${options.before.at.toISOString()}::timestamptz, ${options.before.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(invoices.createdAt), desc(invoices.id))
+    .limit(options.limit ?? 100);
+  return rows.map(toInvoice);
+}
+
+/** One invoice of the account; NOT_FOUND when absent or another account's (never say which). */
+export async function getInvoice(db: Db, accountId: string, id: string): Promise<Invoice> {
+  const [row] = await db
+    .select()
+    .from(invoices)
+    .where(and(eq(invoices.id, id), eq(invoices.accountId, accountId)));
+  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
+  return toInvoice(row);
+}
+
+/** Staff only: an invoice of any account. */
+export async function getInvoiceForStaff(db: Db, id: string): Promise<Invoice> {
+  const [row] = await db.select().from(invoices).where(eq(invoices.id, id));
+  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
+  return toInvoice(row);
+}
+
+export interface RecordInvoicePaymentInput {
+  invoiceId: string;
+  /** What arrived, in the currency it arrived in. */
+  amount: Money;
+  /** When the money reached the seller's account (the bank statement's value date and time). */
+  paidAt: Date;
+  staffUserId: string | null;
+}
+
+export interface RecordInvoicePaymentResult {
+  invoice: Invoice;
+  credited: true;
+  /** True when this confirmation repeated one already recorded: nothing new was written. */
+  alreadyPaid: boolean;
+}
+
+type PaymentOutcome =
+  | { kind: "credited"; invoice: Invoice; alreadyPaid: boolean }
+  | { kind: "refused_expired"; invoice: Invoice }
+  | { kind: "refused_mismatch"; invoice: Invoice }
+  | { kind: "refused_paid"; invoice: Invoice };
+
+/**
+ * Staff confirm a bank payment against an invoice. The invoice row is locked FOR UPDATE, so concurrent
+ * confirmations run one after another; the ledger's idempotency key `top_up:invoice:<id>` is a second
+ * guard. Outcomes, each recorded in invoice_payments:
+ * - paid at or after validUntil, or the invoice already expired → `refused_expired`, nothing credited,
+ *   AppError INVOICE_EXPIRED (the money is to be returned to the payer, clause 7.3.3);
+ * - amount or currency differs from the invoice → `refused_mismatch`, nothing credited, VALIDATION_FAILED;
+ * - otherwise the invoice becomes paid, `credited`, and `main` is credited with the invoice amount.
+ * Repeating the confirmation that paid the invoice (same amount and paidAt) returns the same result and
+ * writes nothing. A different payment against a paid invoice (a second transfer) is recorded as
+ * `refused_mismatch` and refused with INVOICE_NOT_PAYABLE: it is to be returned, not credited.
+ * Refusals are committed before the error is thrown, so the flag for return survives.
+ */
+export async function recordInvoicePayment(
+  deps: { db: Db; queue: Pick<JobQueue, "send">; clock: () => Date },
+  input: RecordInvoicePaymentInput,
+): Promise<RecordInvoicePaymentResult> {
+  const now = deps.clock();
+  if (input.paidAt.getTime() > now.getTime()) {
+    throw new AppError("VALIDATION_FAILED", "The payment date is in the future.", {
+      details: [{ path: "body.paidAt", message: "must not be later than now" }],
+    });
+  }
+  const outcome = await deps.db.transaction(async (tx): Promise<PaymentOutcome> => {
+    const [row] = await tx.select().from(invoices).where(eq(invoices.id, input.invoiceId)).for("update");
+    if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
+    const invoice = toInvoice(row);
+    const record = (outcome: "credited" | "refused_expired" | "refused_mismatch") =>
+      tx.insert(invoicePayments).values({
+        invoiceId: invoice.id,
+        amount: input.amount.toDbString(),
+        paidAt: input.paidAt,
+        outcome,
+        staffUserId: input.staffUserId,
+      });
+
+    if (invoice.status === "paid") {
+      const repeat = input.amount.equals(invoice.amount) && invoice.paidAt?.getTime() === input.paidAt.getTime();
+      if (repeat) return { kind: "credited", invoice, alreadyPaid: true };
+      await record("refused_mismatch");
+      return { kind: "refused_paid", invoice };
+    }
+    if (invoice.status === "expired" || input.paidAt.getTime() >= invoice.validUntil.getTime()) {
+      await record("refused_expired");
+      if (invoice.status === "issued" && now.getTime() >= invoice.validUntil.getTime()) {
+        await tx.update(invoices).set({ status: "expired" }).where(eq(invoices.id, invoice.id));
+        return { kind: "refused_expired", invoice: { ...invoice, status: "expired" } };
+      }
+      return { kind: "refused_expired", invoice };
+    }
+    if (!input.amount.equals(invoice.amount)) {
+      await record("refused_mismatch");
+      return { kind: "refused_mismatch", invoice };
+    }
+
+    await tx
+      .update(invoices)
+      .set({ status: "paid", paidAt: input.paidAt })
+      .where(and(eq(invoices.id, invoice.id), eq(invoices.status, "issued")));
+    await record("credited");
+    // occurredAt is when the money reached the balance (now), so the ledger stays in posting order;
+    // the bank's value date is kept on the invoice and its payment row.
+    await creditTopUp(tx, deps.queue, {
+      accountId: invoice.accountId,
+      amount: invoice.amount,
+      channel: "bank",
+      idempotencyKey: `top_up:invoice:${invoice.id}`,
+      occurredAt: now,
+      invoiceId: invoice.id,
+    });
+    return { kind: "credited", invoice: { ...invoice, status: "paid", paidAt: input.paidAt }, alreadyPaid: false };
+  });
+
+  const { invoice } = outcome;
+  switch (outcome.kind) {
+    case "credited":
+      return { invoice, credited: true, alreadyPaid: outcome.alreadyPaid };
+    case "refused_expired":
+      throw new AppError(
+        "INVOICE_EXPIRED",
+        `Invoice ${invoice.number} was valid until ${toAstanaIso(invoice.validUntil)}; the payment is refused and flagged for return. Nothing was credited.`,
+        { context: { invoiceId: invoice.id }, details: { invoiceId: invoice.id, validUntil: toAstanaIso(invoice.validUntil) } },
+      );
+    case "refused_mismatch":
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `The payment (${input.amount}) does not match invoice ${invoice.number} (${invoice.amount}); it is refused and flagged for return. Nothing was credited.`,
+        {
+          details: [
+            { path: "body.amount", message: `must equal the invoice amount ${invoice.amount.toFixed(2)} ${invoice.amount.currency}` },
+          ],
+        },
+      );
+    case "refused_paid":
+      throw new AppError(
+        "INVOICE_NOT_PAYABLE",
+        `Invoice ${invoice.number} is already paid; this further payment is refused and flagged for return. Nothing was credited.`,
+        { context: { invoiceId: invoice.id } },
+      );
+  }
+}
+
+/**
+ * The `invoice-expiry` job: every issued invoice whose validity ended (validUntil ≤ now) becomes expired,
+ * in one statement. Idempotent: running it again finds nothing more.
+ */
+export async function expireInvoices(db: Db, now: Date): Promise<{ expired: number }> {
+  const rows = await db
+    .update(invoices)
+    .set({ status: "expired" })
+    .where(and(eq(invoices.status, "issued"), lte(invoices.validUntil, now)))
+    .returning({ id: invoices.id });
+  return { expired: rows.length };
+}
+
+type InvoiceRow = typeof invoices.$inferSelect;
+
+function toInvoice(row: InvoiceRow): Invoice {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    year: row.year,
+    seq: row.seq,
+    number: row.number,
+    status: row.status,
+    amount: moneyFromDb(row.amount, row.currency),
+    payer: { name: row.payerName, bin: row.payerBin, address: row.payerAddress },
+    validUntil: row.validUntil,
+    pdfKey: row.pdfKey,
+    paidAt: row.paidAt,
+    createdAt: row.createdAt,
+  };
+}
