@@ -3,6 +3,7 @@ import type { Config } from "../../shared/config/config.ts";
 import type { Database } from "../../shared/db/client.ts";
 import type { Logger } from "../../shared/logging/logger.ts";
 import type { AppMetrics } from "../../shared/observability/metrics.ts";
+import type { PaymentGateway } from "../../shared/providers/payments/payment-gateway.ts";
 import type { ObjectStorage } from "../../shared/providers/storage/object-storage.ts";
 import type { JobQueue } from "../../shared/queue/job-queue.ts";
 
@@ -18,4 +19,9 @@ export interface ApiDeps {
   logger: Logger;
   clock: () => Date;
   scratchDir: string;
+  /** Card payment gateways by name (webhooks name theirs); new payments go to `defaultGateway`. */
+  gateways: Record<string, PaymentGateway>;
+  defaultGateway: string;
+  /** Serve the sandbox checkout page (never in production unless PAYMENT_GATEWAY=sandbox). */
+  sandboxCheckout: boolean;
 }

@@ -10,8 +10,11 @@ import { buildOpenApiDocument } from "./http/openapi.ts";
 import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
 import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
+import { adminPaymentsRoutes } from "./routes/admin/admin-payments.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { billingRoutes } from "./routes/billing/billing.routes.ts";
+import { paymentsRoutes } from "./routes/billing/payments.routes.ts";
+import { sandboxCheckoutRoutes } from "./routes/billing/sandbox-checkout.routes.ts";
 import { callsRoutes } from "./routes/calls/calls.routes.ts";
 import { filesRoutes } from "./routes/files/files.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
@@ -33,7 +36,10 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...templatesRoutes(deps),
     ...billingRoutes(deps),
     ...filesRoutes(deps),
+    ...paymentsRoutes(deps),
+    ...sandboxCheckoutRoutes(deps),
     ...adminAccountsRoutes(deps),
+    ...adminPaymentsRoutes(deps),
   ];
   routes.push(
     defineRoute({

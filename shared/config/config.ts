@@ -32,6 +32,12 @@ const envSchema = z.object({
   OPENAI_TRANSCRIBE_MODEL: z.string().min(1).default("whisper-1"),
   TRANSCRIPTION_PROVIDER: z.enum(["auto", "pocketsphinx", "openai"]).default("auto"),
   PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  PAYMENT_GATEWAY: z.enum(["sandbox", "cloudpayments"]).optional(),
+  CLOUDPAYMENTS_PUBLIC_ID: z.string().min(1).optional(),
+  CLOUDPAYMENTS_API_SECRET: z.string().min(1).optional(),
+  CLOUDPAYMENTS_API_URL: z.url().optional(),
+  SMTP_URL: z.url().optional(),
+  MAIL_FROM: z.string().min(3).default("Tyndau <no-reply@tyndau.kz>"),
   APP_SECRET: z.string().min(16).optional(),
   TYNDAU_DEMO: bool.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -78,6 +84,11 @@ export interface Config {
   openai: { apiKey: string | undefined; baseUrl: string | undefined; transcribeModel: string };
   transcriptionProvider: "pocketsphinx" | "openai";
   paymentWebhookSecret: string;
+  /** Where new card payments go (unset: CloudPayments when configured, else the sandbox). */
+  paymentGateway: "sandbox" | "cloudpayments" | undefined;
+  cloudpayments: { publicId: string; apiSecret: string; apiBaseUrl: string | undefined } | undefined;
+  /** SMTP for notifications; unset → e-mails are written to DATA_DIR/outbox. */
+  mail: { smtpUrl: string | undefined; from: string; outboxDir: string };
   appSecret: string;
   demo: boolean;
   logLevel: string;
@@ -127,6 +138,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!e.APP_SECRET || e.APP_SECRET === DEFAULT_APP_SECRET)
       problems.push("APP_SECRET is unset or the development default");
     if (e.TYNDAU_DEMO) problems.push("TYNDAU_DEMO=1 is not allowed in production");
+    if (!e.SMTP_URL) problems.push("SMTP_URL is not set (notifications would only be written to DATA_DIR/outbox)");
     if (problems.length > 0) {
       throw new ConfigError(
         `NODE_ENV=production refuses embedded defaults and default secrets:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
@@ -140,6 +152,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         ? "openai"
         : "pocketsphinx"
       : e.TRANSCRIPTION_PROVIDER;
+  if (e.PAYMENT_GATEWAY === "cloudpayments" && !(e.CLOUDPAYMENTS_PUBLIC_ID && e.CLOUDPAYMENTS_API_SECRET)) {
+    throw new ConfigError("PAYMENT_GATEWAY=cloudpayments needs CLOUDPAYMENTS_PUBLIC_ID and CLOUDPAYMENTS_API_SECRET.");
+  }
   if (transcriptionProvider === "openai" && !e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
     throw new ConfigError("TRANSCRIPTION_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL.");
   }
@@ -159,6 +174,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     transcriptionProvider,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEFAULT_PAYMENT_SECRET,
+    paymentGateway: e.PAYMENT_GATEWAY,
+    cloudpayments:
+      e.CLOUDPAYMENTS_PUBLIC_ID && e.CLOUDPAYMENTS_API_SECRET
+        ? { publicId: e.CLOUDPAYMENTS_PUBLIC_ID, apiSecret: e.CLOUDPAYMENTS_API_SECRET, apiBaseUrl: e.CLOUDPAYMENTS_API_URL }
+        : undefined,
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, outboxDir: path.join(dataDir, "outbox") },
     appSecret: e.APP_SECRET ?? DEFAULT_APP_SECRET,
     demo: e.TYNDAU_DEMO ?? embedded,
     logLevel: e.LOG_LEVEL,

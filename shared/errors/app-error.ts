@@ -21,6 +21,14 @@ export const errorCodes = {
   MEDIA_UNREADABLE: 422,
   /** The recording is longer than the account's limit. */
   MEDIA_TOO_LONG: 422,
+  /** A payment gateway's notification names an amount or currency other than the payment's; nothing is credited. */
+  PAYMENT_MISMATCH: 422,
+  /** A refund would take the payment's refunds above the amount originally paid. */
+  REFUND_EXCEEDS_PAYMENT: 409,
+  /** A bank payment arrived after the invoice's validity (7.3.3): refused and flagged for return, nothing credited. */
+  INVOICE_EXPIRED: 409,
+  /** The invoice cannot take this payment in its current state. */
+  INVOICE_NOT_PAYABLE: 409,
   /** Too many requests; `Retry-After` says when to come back. */
   RATE_LIMITED: 429,
   /** A dependency (database, storage, provider) is unavailable; try again later. */

@@ -52,6 +52,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
         S3_FORCE_PATH_STYLE: "true",
         APP_SECRET: randomBytes(24).toString("hex"),
         PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
+        SMTP_URL: env.SMTP_URL ?? "smtp://127.0.0.1:9",
       }
     : {};
   // Links the API hands out (ingest URLs, signed audio) name PUBLIC_URL, so the port is chosen first.

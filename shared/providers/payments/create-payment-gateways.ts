@@ -1,0 +1,61 @@
+import { CLOUDPAYMENTS_GATEWAY, createCloudPaymentsGateway } from "./cloudpayments-gateway.ts";
+import type { PaymentGateway } from "./payment-gateway.ts";
+import { createSandboxGateway, SANDBOX_GATEWAY } from "./sandbox-gateway.ts";
+
+/** The part of the configuration the gateways need (a structural subset of `Config`). */
+export interface PaymentGatewaysConfig {
+  env: "development" | "test" | "production";
+  publicUrl: string;
+  /** The sandbox gateway's signing secret (PAYMENT_WEBHOOK_SECRET). */
+  paymentWebhookSecret: string;
+  /** PAYMENT_GATEWAY: where new card payments go; unset → cloudpayments when configured, else sandbox. */
+  paymentGateway?: "sandbox" | "cloudpayments" | undefined;
+  /** CLOUDPAYMENTS_PUBLIC_ID, CLOUDPAYMENTS_API_SECRET, CLOUDPAYMENTS_API_URL. */
+  cloudpayments?: { publicId: string; apiSecret: string; apiBaseUrl?: string | undefined } | undefined;
+}
+
+export interface PaymentGateways {
+  /** By name, as in /api/v1/webhooks/payments/{gateway}. */
+  gateways: Record<string, PaymentGateway>;
+  defaultGateway: string;
+  /**
+   * Whether the sandbox checkout page (/sandbox/pay/{id}) is served. It signs notifications on the
+   * visitor's behalf, i.e. credits money for free: never in production unless PAYMENT_GATEWAY=sandbox.
+   */
+  sandboxCheckout: boolean;
+}
+
+/**
+ * The gateways this server accepts notifications from.
+ * - `sandbox` always: its notifications must carry PAYMENT_WEBHOOK_SECRET's signature, which production
+ *   refuses to leave at the default (API.md "Configuration"); only its self-signing checkout page is
+ *   limited to non-production (or an explicit PAYMENT_GATEWAY=sandbox, e.g. a staging system).
+ * - `cloudpayments` when its credentials are configured.
+ * New payments go through PAYMENT_GATEWAY, else CloudPayments when configured, else the sandbox.
+ * Payments already started keep being confirmed by their own gateway after PAYMENT_GATEWAY changes.
+ */
+export function createPaymentGateways(config: PaymentGatewaysConfig): PaymentGateways {
+  const gateways: Record<string, PaymentGateway> = {
+    [SANDBOX_GATEWAY]: createSandboxGateway({
+      secret: config.paymentWebhookSecret,
+      publicUrl: config.publicUrl,
+    }),
+  };
+  if (config.cloudpayments) {
+    gateways[CLOUDPAYMENTS_GATEWAY] = createCloudPaymentsGateway({
+      publicId: config.cloudpayments.publicId,
+      apiSecret: config.cloudpayments.apiSecret,
+      ...(config.cloudpayments.apiBaseUrl ? { apiBaseUrl: config.cloudpayments.apiBaseUrl } : {}),
+    });
+  }
+  if (config.paymentGateway && !gateways[config.paymentGateway]) {
+    throw new Error(
+      `PAYMENT_GATEWAY=${config.paymentGateway} needs CLOUDPAYMENTS_PUBLIC_ID and CLOUDPAYMENTS_API_SECRET.`,
+    );
+  }
+  return {
+    gateways,
+    defaultGateway: config.paymentGateway ?? (config.cloudpayments ? CLOUDPAYMENTS_GATEWAY : SANDBOX_GATEWAY),
+    sandboxCheckout: config.env !== "production" || config.paymentGateway === SANDBOX_GATEWAY,
+  };
+}
