@@ -56,6 +56,7 @@ describe("loadConfig", () => {
       S3_BUCKET: "b",
       PAYMENT_WEBHOOK_SECRET: "a-real-webhook-secret",
       APP_SECRET: "a-real-application-secret",
+      SMTP_URL: "smtp://mail.internal:587",
     });
     expect(ok.env).toBe("production");
   });
