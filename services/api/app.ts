@@ -10,9 +10,11 @@ import { buildOpenApiDocument } from "./http/openapi.ts";
 import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
 import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
+import { adminInvoicesRoutes } from "./routes/admin/admin-invoices.routes.ts";
 import { adminPaymentsRoutes } from "./routes/admin/admin-payments.routes.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { billingRoutes } from "./routes/billing/billing.routes.ts";
+import { invoicesRoutes } from "./routes/billing/invoices.routes.ts";
 import { paymentsRoutes } from "./routes/billing/payments.routes.ts";
 import { sandboxCheckoutRoutes } from "./routes/billing/sandbox-checkout.routes.ts";
 import { callsRoutes } from "./routes/calls/calls.routes.ts";
@@ -37,9 +39,11 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...billingRoutes(deps),
     ...filesRoutes(deps),
     ...paymentsRoutes(deps),
+    ...invoicesRoutes(deps),
     ...sandboxCheckoutRoutes(deps),
     ...adminAccountsRoutes(deps),
     ...adminPaymentsRoutes(deps),
+    ...adminInvoicesRoutes(deps),
   ];
   routes.push(
     defineRoute({

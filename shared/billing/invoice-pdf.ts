@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import PDFDocument from "pdfkit";
 import type { Money } from "../money/money.ts";
@@ -94,7 +94,10 @@ export async function renderInvoicePdf(
   const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
 
   doc.font("bold").fontSize(16).text(`Счёт на оплату № ${invoice.number}`, { align: "left" });
-  doc.font("regular").fontSize(11).text(`от ${ruDate(astanaDate(invoice.createdAt))}`);
+  doc
+    .font("regular")
+    .fontSize(11)
+    .text(`от ${ruDate(astanaDate(invoice.createdAt))}`);
   doc.moveDown();
 
   section(doc, "Поставщик", [
@@ -109,8 +112,8 @@ export async function renderInvoicePdf(
   // One line item: the prepayment that tops up the balance.
   const columns = [
     { title: "№", width: 25, align: "left" as const },
-    { title: "Наименование", width: width - 25 - 45 - 105 - 105, align: "left" as const },
-    { title: "Кол-во", width: 45, align: "right" as const },
+    { title: "Наименование", width: width - 25 - 50 - 105 - 105, align: "left" as const },
+    { title: "Кол.", width: 50, align: "right" as const },
     { title: "Цена", width: 105, align: "right" as const },
     { title: "Сумма", width: 105, align: "right" as const },
   ];
@@ -123,15 +126,29 @@ export async function renderInvoicePdf(
     amount,
     amount,
   ];
-  tableRow(doc, left, columns, columns.map((c) => c.title), "bold");
+  tableRow(
+    doc,
+    left,
+    columns,
+    columns.map((c) => c.title),
+    "bold",
+  );
   tableRow(doc, left, columns, item, "regular");
   doc.moveDown();
 
-  doc.font("bold").fontSize(11).text(`Итого к оплате: ${amount} ${currency}`, left, doc.y, { width, align: "right" });
+  doc
+    .font("bold")
+    .fontSize(11)
+    .text(`Итого к оплате: ${amount} ${currency}`, left, doc.y, { width, align: "right" });
   doc.font("regular").text(seller.vatNote, { width, align: "right" });
-  doc.text(`Валюта счёта: ${currency}. Оплата в другой валюте конвертируется за счёт плательщика.`, left, doc.y, {
-    width,
-  });
+  doc.text(
+    `Валюта счёта: ${currency}. Оплата в другой валюте конвертируется за счёт плательщика.`,
+    left,
+    doc.y,
+    {
+      width,
+    },
+  );
   doc.moveDown();
 
   doc.font("bold").text("Срок действия: ", { continued: true });
@@ -158,18 +175,25 @@ export async function renderInvoicePdf(
   return done;
 }
 
-function resolveFonts(dir: string): { regular: string; bold: string } {
-  const regular = path.join(dir, REGULAR_FONT);
-  const bold = path.join(dir, BOLD_FONT);
-  for (const file of [regular, bold]) {
+/** Font files read once per directory (about 1 MB together), not once per invoice. */
+const fontCache = new Map<string, { regular: Buffer; bold: Buffer }>();
+
+function resolveFonts(dir: string): { regular: Buffer; bold: Buffer } {
+  const cached = fontCache.get(dir);
+  if (cached) return cached;
+  const [regular, bold] = [REGULAR_FONT, BOLD_FONT].map((name) => {
+    const file = path.join(dir, name);
     if (!existsSync(file)) {
       throw new Error(
         `Invoice PDFs need the DejaVu Sans font (Cyrillic and Kazakh letters) at ${file}: ` +
           "install the Debian package fonts-dejavu-core (apt-get install fonts-dejavu-core).",
       );
     }
-  }
-  return { regular, bold };
+    return readFileSync(file);
+  });
+  const fonts = { regular: regular!, bold: bold! };
+  fontCache.set(dir, fonts);
+  return fonts;
 }
 
 function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
@@ -205,7 +229,10 @@ function tableRow(
   let x = left;
   for (const [i, column] of columns.entries()) {
     doc.rect(x, top, column.width, height).stroke();
-    doc.text(cells[i] ?? "", x + padding, top + padding, { width: column.width - 2 * padding, align: column.align });
+    doc.text(cells[i] ?? "", x + padding, top + padding, {
+      width: column.width - 2 * padding,
+      align: column.align,
+    });
     x += column.width;
   }
   doc.x = left;

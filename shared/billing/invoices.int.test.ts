@@ -14,10 +14,14 @@ import { sumBalances } from "../db/repositories/ledger.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createLogger } from "../logging/logger.ts";
 import { Money } from "../money/money.ts";
-import { createLocalObjectStorage, type LocalObjectStorage } from "../providers/storage/local-object-storage.ts";
+import {
+  createLocalObjectStorage,
+  type LocalObjectStorage,
+} from "../providers/storage/local-object-storage.ts";
 import { resumeAwaitingCallsJob } from "../queue/job-definitions.ts";
 import { createJobQueue, type JobQueue } from "../queue/job-queue.ts";
 import { toAstanaIso } from "../time/astana-time.ts";
+import { renderInvoicePdf, TYNDAU_SELLER } from "./invoice-pdf.ts";
 import {
   allocateInvoiceSeq,
   createInvoice,
@@ -25,6 +29,7 @@ import {
   findInvoices,
   getInvoice,
   type Invoice,
+  invoicePdfKey,
   openInvoicePdf,
   recordInvoicePayment,
 } from "./invoices.ts";
@@ -60,12 +65,20 @@ const fixedClock = (iso: string) => () => new Date(iso);
 const deps = (iso: string) => ({ db: db(), storage, clock: fixedClock(iso) });
 const payDeps = (iso: string) => ({ db: db(), queue, clock: fixedClock(iso) });
 
-function issue(account: AccountRow, at: string, overrides: { amount?: string; bin?: string; name?: string } = {}) {
+function issue(
+  account: AccountRow,
+  at: string,
+  overrides: { amount?: string; bin?: string; name?: string } = {},
+) {
   return createInvoice(deps(at), {
     accountId: account.id,
     currency: "KZT",
     amount: Money.of(overrides.amount ?? "150000.00", "KZT"),
-    payer: { name: overrides.name ?? "ТОО «Ромашка»", bin: overrides.bin ?? KASPI_BIN, address: "Астана, ул. Абая 1" },
+    payer: {
+      name: overrides.name ?? "ТОО «Ромашка»",
+      bin: overrides.bin ?? KASPI_BIN,
+      address: "Астана, ул. Абая 1",
+    },
     company: account.company,
   });
 }
@@ -198,7 +211,8 @@ describe("isolation", () => {
     const invoice = await issue(owner, "2026-04-10T10:00:00+05:00");
     expect((await errorOf(getInvoice(db(), other.id, invoice.id))).code).toBe("NOT_FOUND");
     expect(
-      (await errorOf(openInvoicePdf({ db: db(), storage }, { accountId: other.id, invoiceId: invoice.id }))).code,
+      (await errorOf(openInvoicePdf({ db: db(), storage }, { accountId: other.id, invoiceId: invoice.id })))
+        .code,
     ).toBe("NOT_FOUND");
     expect((await findInvoices(db(), other.id)).map((i) => i.id)).not.toContain(invoice.id);
   });
@@ -348,7 +362,9 @@ describe("expireInvoices", () => {
     expect(await expireInvoices(db(), invoice.validUntil)).toEqual({ expired: 1 });
     expect((await getInvoice(db(), account.id, invoice.id)).status).toBe("expired");
     expect((await getInvoice(db(), account.id, paid.id)).status).toBe("paid");
-    expect(await expireInvoices(db(), new Date(invoice.validUntil.getTime() + 86_400_000))).toEqual({ expired: 0 });
+    expect(await expireInvoices(db(), new Date(invoice.validUntil.getTime() + 86_400_000))).toEqual({
+      expired: 0,
+    });
   });
 });
 
@@ -390,9 +406,57 @@ describe("invoice PDF", () => {
     },
   );
 
+  it("does not lose the invoice when storing its PDF fails; the PDF is then made on demand", async () => {
+    const account = await newAccount();
+    const warnings: unknown[] = [];
+    const failing = { ...storage, put: () => Promise.reject(new Error("storage down")) };
+    const issued = await createInvoice(
+      {
+        db: db(),
+        storage: failing,
+        clock: fixedClock("2026-04-10T10:00:00+05:00"),
+        logger: { warn: (o: unknown) => warnings.push(o) },
+      },
+      {
+        accountId: account.id,
+        currency: "KZT",
+        amount: Money.of("500", "KZT"),
+        payer: { name: "ИП Әлия", bin: HALYK_BIN, address: "Алматы" },
+        company: account.company,
+      },
+    );
+    expect(issued.pdfKey).toBeNull();
+    expect(warnings).toHaveLength(1);
+    const opened = await openInvoicePdf(
+      { db: db(), storage },
+      { accountId: account.id, invoiceId: issued.id },
+    );
+    expect((await readAll(opened.stream)).subarray(0, 5).toString("latin1")).toBe("%PDF-");
+    expect((await getInvoice(db(), account.id, issued.id)).pdfKey).toBe(invoicePdfKey(account.id, issued.id));
+  });
+
+  it("names the package to install when the font is missing", async () => {
+    await expect(
+      renderInvoicePdf(
+        {
+          number: "2026-000001",
+          createdAt: new Date(),
+          validUntil: new Date(),
+          amount: Money.of("1", "KZT"),
+        },
+        TYNDAU_SELLER,
+        { name: "x", bin: KASPI_BIN, address: "y" },
+        { fontDir: path.join(storageRoot, "no-fonts-here") },
+      ),
+    ).rejects.toThrow("fonts-dejavu-core");
+  });
+
   it("is rendered on demand when the stored copy is missing", async () => {
     await storage.delete(invoice.pdfKey!);
-    const opened = await openInvoicePdf({ db: db(), storage }, { accountId: invoice.accountId, invoiceId: invoice.id });
+    const opened = await openInvoicePdf(
+      { db: db(), storage },
+      { accountId: invoice.accountId, invoiceId: invoice.id },
+    );
     const again = await readAll(opened.stream);
     expect(again.subarray(0, 5).toString("latin1")).toBe("%PDF-");
     expect(await storage.exists(invoice.pdfKey!)).toBe(true);
@@ -424,7 +488,7 @@ function inflatedStreams(pdf: Buffer): string[] {
     } catch {
       // not a Flate stream (or binary font data that is not zlib): skip it
     }
-    pattern.lastIndex = end;
+    pattern.lastIndex = end + "endstream".length;
   }
   return out;
 }

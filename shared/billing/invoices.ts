@@ -105,7 +105,10 @@ export async function createInvoice(deps: InvoiceDeps, input: CreateInvoiceInput
   try {
     return await storeInvoicePdf(deps, invoice, input.company);
   } catch (error) {
-    deps.logger?.warn({ err: error, invoiceId: invoice.id }, "invoice PDF not stored; it will be rendered on demand");
+    deps.logger?.warn(
+      { err: error, invoiceId: invoice.id },
+      "invoice PDF not stored; it will be rendered on demand",
+    );
     return invoice;
   }
 }
@@ -115,7 +118,10 @@ function assertValidInvoiceInput(input: CreateInvoiceInput): CreateInvoiceInput[
   const issues: { path: string; message: string }[] = [];
   const { amount } = input;
   if (amount.currency !== input.currency) {
-    issues.push({ path: "body.amount", message: `the amount must be in the account's currency ${input.currency}` });
+    issues.push({
+      path: "body.amount",
+      message: `the amount must be in the account's currency ${input.currency}`,
+    });
   } else if (!amount.isPositive()) {
     issues.push({ path: "body.amount", message: "must be greater than 0" });
   } else if (amount.compare(Money.of(MAX_INVOICE_AMOUNT, amount.currency)) > 0) {
@@ -135,7 +141,10 @@ function assertValidInvoiceInput(input: CreateInvoiceInput): CreateInvoiceInput[
     issues.push({ path: "body.payer.address", message: "1 to 500 characters" });
   }
   if (!isValidBinIin(payer.bin)) {
-    issues.push({ path: "body.payer.bin", message: "not a valid BIN/IIN: 12 digits with a correct control digit" });
+    issues.push({
+      path: "body.payer.bin",
+      message: "not a valid BIN/IIN: 12 digits with a correct control digit",
+    });
   }
   if (issues.length > 0) {
     throw new AppError("VALIDATION_FAILED", "The invoice details are invalid.", { details: issues });
@@ -307,7 +316,8 @@ export async function recordInvoicePayment(
       });
 
     if (invoice.status === "paid") {
-      const repeat = input.amount.equals(invoice.amount) && invoice.paidAt?.getTime() === input.paidAt.getTime();
+      const repeat =
+        input.amount.equals(invoice.amount) && invoice.paidAt?.getTime() === input.paidAt.getTime();
       if (repeat) return { kind: "credited", invoice, alreadyPaid: true };
       await record("refused_mismatch");
       return { kind: "refused_paid", invoice };
@@ -340,7 +350,11 @@ export async function recordInvoicePayment(
       occurredAt: now,
       invoiceId: invoice.id,
     });
-    return { kind: "credited", invoice: { ...invoice, status: "paid", paidAt: input.paidAt }, alreadyPaid: false };
+    return {
+      kind: "credited",
+      invoice: { ...invoice, status: "paid", paidAt: input.paidAt },
+      alreadyPaid: false,
+    };
   });
 
   const { invoice } = outcome;
@@ -351,7 +365,10 @@ export async function recordInvoicePayment(
       throw new AppError(
         "INVOICE_EXPIRED",
         `Invoice ${invoice.number} was valid until ${toAstanaIso(invoice.validUntil)}; the payment is refused and flagged for return. Nothing was credited.`,
-        { context: { invoiceId: invoice.id }, details: { invoiceId: invoice.id, validUntil: toAstanaIso(invoice.validUntil) } },
+        {
+          context: { invoiceId: invoice.id },
+          details: { invoiceId: invoice.id, validUntil: toAstanaIso(invoice.validUntil) },
+        },
       );
     case "refused_mismatch":
       throw new AppError(
@@ -359,7 +376,10 @@ export async function recordInvoicePayment(
         `The payment (${input.amount}) does not match invoice ${invoice.number} (${invoice.amount}); it is refused and flagged for return. Nothing was credited.`,
         {
           details: [
-            { path: "body.amount", message: `must equal the invoice amount ${invoice.amount.toFixed(2)} ${invoice.amount.currency}` },
+            {
+              path: "body.amount",
+              message: `must equal the invoice amount ${invoice.amount.toFixed(2)} ${invoice.amount.currency}`,
+            },
           ],
         },
       );

@@ -31,6 +31,16 @@ afterAll(async () => {
   await fs.rm(workDir, { recursive: true, force: true });
 });
 
+/** A 12-digit BIN/IIN: the 11 given digits and the Kazakh control digit (weights 1..11, then 3..11,1,2). */
+function validBin(first11: string): string {
+  const digits = [...first11].map(Number);
+  const weigh = (w: number[]) => digits.reduce((s, d, i) => s + d * w[i]!, 0) % 11;
+  let check = weigh([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  if (check === 10) check = weigh([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
+  if (check === 10) throw new Error("no valid control digit for these 11 digits");
+  return `${first11}${check}`;
+}
+
 /** Delivers a sandbox gateway notification as the gateway would: raw JSON signed with the webhook secret. */
 async function sandboxWebhook(body: Record<string, unknown>, secret = app.config.paymentWebhookSecret) {
   const raw = JSON.stringify(body);
@@ -167,6 +177,84 @@ describe("prepaid balance through HTTP", () => {
       (await pushRecording(source.body.ingestUrl, callFile, { externalId: "after-unblock" })).status,
     ).toBe(202);
 
+    expect(await findLedgerViolations(app.database.db)).toEqual([]);
+  });
+
+  it("tops up by bank invoice: numbered, PDF, valid 5 working days, credited once by staff", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const bad = await owner.client.post<{ error: { code: string } }>("/api/v1/billing/invoices", {
+      amount: "150000.00",
+      payer: { name: "ТОО «Әлем Қызмет»", bin: "123456789012", address: "Астана, ул. Сарайшық, 5" },
+    });
+    expect(bad.status).toBe(400);
+    const bin = validBin("19084000352");
+    const created = await owner.client.post<{
+      id: string;
+      number: string;
+      status: string;
+      validUntil: string;
+      pdfUrl: string;
+    }>("/api/v1/billing/invoices", {
+      amount: "150000.00",
+      payer: { name: "ТОО «Әлем Қызмет»", bin, address: "Астана, ул. Сарайшық, 5" },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: "issued", amount: "150000.00", currency: "KZT" });
+    expect(created.body.number).toMatch(/^\d{4}-\d{6}$/);
+    expect(created.body.validUntil).toMatch(/T00:00:00\+05:00$/);
+    const pdf = await fetch(`${app.baseUrl}${created.body.pdfUrl}`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get("content-type")).toContain("application/pdf");
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe("%PDF-");
+    const other = await registerOwner(app.baseUrl);
+    expect((await other.client.get(`/api/v1/billing/invoices/${created.body.id}`)).status).toBe(404);
+
+    await createStaffUser(app.database.db, {
+      email: `staff-inv-${owner.accountId}@tyndau.kz`,
+      password: "staff password 1",
+    });
+    const login = await apiClient(app.baseUrl).post<{ token: string }>("/api/v1/auth/login", {
+      email: `staff-inv-${owner.accountId}@tyndau.kz`,
+      password: "staff password 1",
+    });
+    const staff = apiClient(app.baseUrl, login.body.token);
+    const paidAt = new Date().toISOString();
+    const confirmations = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        staff.post(`/api/v1/admin/invoices/${created.body.id}/payments`, { amount: "150000.00", paidAt }),
+      ),
+    );
+    expect(confirmations.map((c) => c.status)).toEqual([200, 200, 200, 200, 200]);
+    expect((await owner.client.get("/api/v1/billing/balance")).body).toMatchObject({
+      main: "150000.00",
+      available: "151000.00",
+    });
+    expect((await owner.client.get(`/api/v1/billing/invoices/${created.body.id}`)).body.status).toBe("paid");
+
+    // A payment dated after the invoice's validity is refused and nothing is credited.
+    const late = await owner.client.post<{ id: string; validUntil: string }>("/api/v1/billing/invoices", {
+      amount: "1000.00",
+      payer: { name: "ИП Серік", bin, address: "Алматы" },
+    });
+    const afterExpiry = new Date(new Date(late.body.validUntil).getTime() + 1000);
+    const { expireInvoices } = await import("../../shared/billing/invoices.ts");
+    await expireInvoices(app.database.db, afterExpiry);
+    const refused = await staff.post<{ error: { code: string } }>(
+      `/api/v1/admin/invoices/${late.body.id}/payments`,
+      {
+        amount: "1000.00",
+        paidAt: new Date(Math.min(afterExpiry.getTime(), Date.now())).toISOString(),
+      },
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("INVOICE_EXPIRED");
+    expect((await owner.client.get("/api/v1/billing/balance")).body.main).toBe("150000.00");
     expect(await findLedgerViolations(app.database.db)).toEqual([]);
   });
 

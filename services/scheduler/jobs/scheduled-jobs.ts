@@ -1,4 +1,5 @@
 import { voidExpiredBonuses } from "../../../shared/billing/bonus-expiry.ts";
+import { expireInvoices } from "../../../shared/billing/invoices.ts";
 import type { Database } from "../../../shared/db/client.ts";
 import { findLedgerViolations } from "../../../shared/db/repositories/ledger.repository.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
@@ -28,6 +29,14 @@ export const scheduledJobs: ScheduledJobSpec[] = [
     async run(deps, now) {
       const { voided } = await voidExpiredBonuses(deps.database.db, now);
       return { voided: voided.length, accounts: voided };
+    },
+  },
+  {
+    name: "invoice-expiry",
+    cron: "*/15 * * * *",
+    description: "Expire issued invoices whose 5 Kazakhstan working days have ended.",
+    async run(deps, now) {
+      return expireInvoices(deps.database.db, now);
     },
   },
   {

@@ -7,7 +7,7 @@ import { invoiceDto, toInvoiceDto } from "../billing/invoices.routes.ts";
 
 const paymentBody = z.object({
   /** What arrived on the bank statement. */
-  amount: z.string().regex(/^\d{1,14}(\.\d{1,6})?$/, "a decimal string, e.g. \"150000.00\""),
+  amount: z.string().regex(/^\d{1,14}(\.\d{1,6})?$/, 'a decimal string, e.g. "150000.00"'),
   /** When the money arrived (the statement's value date and time), ISO-8601 with offset. */
   paidAt: z.iso.datetime({ offset: true }),
   /** The currency that arrived; the invoice's own when omitted. */
@@ -22,7 +22,8 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "post",
       path: "/api/v1/admin/invoices/{id}/payments",
-      summary: "Staff: confirm a bank payment against an invoice; credits main once, refuses expired invoices.",
+      summary:
+        "Staff: confirm a bank payment against an invoice; credits main once, refuses expired invoices.",
       tag: "admin",
       access: ["staff"],
       params: z.object({ id: z.uuid() }),
@@ -34,7 +35,9 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
         },
         400: { description: "Amount or currency differs from the invoice: refused, flagged for return" },
         404: { description: "No such invoice" },
-        409: { description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)" },
+        409: {
+          description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)",
+        },
       },
       handler: async ({ params, body, auth }) => {
         const current = await getInvoiceForStaff(db, params.id);

@@ -15,13 +15,19 @@ import { type AnyRoute, defineRoute } from "../../http/route.ts";
 /** A positive-looking decimal with at most 2 places; the use case checks > 0 and the upper bound. */
 const invoiceAmount = z
   .string()
-  .regex(/^(0|[1-9]\d{0,9})(\.\d{1,2})?$/, "a decimal string with at most 2 decimal places, e.g. \"150000.00\"");
+  .regex(
+    /^(0|[1-9]\d{0,9})(\.\d{1,2})?$/,
+    'a decimal string with at most 2 decimal places, e.g. "150000.00"',
+  );
 
 const createInvoiceBody = z.object({
   amount: invoiceAmount,
   payer: z.object({
     name: z.string().trim().min(1).max(300),
-    bin: z.string().trim().regex(/^\d{12}$/, "12 digits"),
+    bin: z
+      .string()
+      .trim()
+      .regex(/^\d{12}$/, "12 digits"),
     address: z.string().trim().min(1).max(500),
   }),
 });
@@ -125,7 +131,10 @@ export function invoicesRoutes(deps: ApiDeps): AnyRoute[] {
       tag: "billing",
       access: ["owner"],
       params: idParams,
-      responses: { 200: { description: "The invoice", schema: invoiceDto }, 404: { description: "Not found" } },
+      responses: {
+        200: { description: "The invoice", schema: invoiceDto },
+        404: { description: "Not found" },
+      },
       handler: async ({ params, auth }) => ({
         status: 200,
         body: toInvoiceDto(await getInvoice(db, auth.account.id, params.id)),
