@@ -22,6 +22,8 @@ const { values } = parseArgs({
     accounts: { type: "string", default: "1000" },
     workers: { type: "string", default: "32" },
     seconds: { type: "string", default: "10" },
+    // Experiment only: how much of the time is waiting for WAL flushes at commit (never for real money).
+    "async-commit": { type: "boolean", default: false },
   },
 });
 const accountsCount = Number(values.accounts);
@@ -34,6 +36,7 @@ await admin.connect();
 await admin.query(`CREATE DATABASE ${name}`);
 const url = new URL(adminUrl);
 url.pathname = `/${name}`;
+if (values["async-commit"]) url.searchParams.set("options", "-c synchronous_commit=off");
 const database = openPostgres(url.toString(), workers + 4);
 const db = database.db;
 await migrateDatabase(database);
