@@ -2,6 +2,7 @@ import { runOperatorCommand } from "../../services/operator-commands.ts";
 import { loadConfig } from "../../shared/config/config.ts";
 import { migrateDatabase, openDatabase } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
+import { createMailer } from "../../shared/providers/mail/create-mailer.ts";
 import { callRunningServer, lockDataDir } from "../../shared/runtime/embedded-control.ts";
 
 /**
@@ -28,7 +29,12 @@ export async function runOperator(command: string, args: Record<string, unknown>
     await migrateDatabase(database);
     print({
       via: config.database.kind,
-      result: await runOperatorCommand({ database }, logger, command, args),
+      result: await runOperatorCommand(
+        { database, mailer: createMailer(config.mail) },
+        logger,
+        command,
+        args,
+      ),
     });
   } finally {
     await database.close();

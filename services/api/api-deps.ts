@@ -3,6 +3,7 @@ import type { Config } from "../../shared/config/config.ts";
 import type { Database } from "../../shared/db/client.ts";
 import type { Logger } from "../../shared/logging/logger.ts";
 import type { AppMetrics } from "../../shared/observability/metrics.ts";
+import type { Mailer } from "../../shared/providers/mail/mailer.ts";
 import type { PaymentGateway } from "../../shared/providers/payments/payment-gateway.ts";
 import type { ObjectStorage } from "../../shared/providers/storage/object-storage.ts";
 import type { JobQueue } from "../../shared/queue/job-queue.ts";
@@ -19,6 +20,7 @@ export interface ApiDeps {
   logger: Logger;
   clock: () => Date;
   scratchDir: string;
+  mailer: Mailer;
   /** Card payment gateways by name (webhooks name theirs); new payments go to `defaultGateway`. */
   gateways: Record<string, PaymentGateway>;
   defaultGateway: string;

@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type AppMetrics, createAppMetrics } from "../../shared/observability/metrics.ts";
+import { createPaymentGateways } from "../../shared/providers/payments/create-payment-gateways.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
-import { createPaymentGateways } from "../../shared/providers/payments/create-payment-gateways.ts";
 import { createApp } from "./app.ts";
 
 export interface RunningApi {
@@ -33,6 +33,7 @@ export async function startApi(
     logger: logger.child({ component: "api" }),
     clock,
     scratchDir: infra.scratchDir,
+    mailer: infra.mailer,
     ...createPaymentGateways(config),
   });
   const server = app.listen(config.port, config.host);

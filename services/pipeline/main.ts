@@ -19,6 +19,7 @@ export function pipelineDeps(
     transcriber: infra.transcriber,
     analyzers: infra.analyzers,
     billing: createLedgerCallBilling(),
+    mailer: infra.mailer,
     queue: infra.queue,
     logger: logger.child({ component: "pipeline" }),
     clock,

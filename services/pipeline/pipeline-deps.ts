@@ -3,6 +3,7 @@ import type { CallBilling } from "../../shared/billing/call-billing.ts";
 import type { Database } from "../../shared/db/client.ts";
 import type { Logger } from "../../shared/logging/logger.ts";
 import type { CallAnalyzer } from "../../shared/providers/analysis/call-analyzer.ts";
+import type { Mailer } from "../../shared/providers/mail/mailer.ts";
 import type { ObjectStorage } from "../../shared/providers/storage/object-storage.ts";
 import type { Transcriber } from "../../shared/providers/transcription/transcriber.ts";
 import type { JobQueue } from "../../shared/queue/job-queue.ts";
@@ -15,6 +16,7 @@ export interface PipelineDeps {
   /** Analyzers by provider name (a template names its provider). */
   analyzers: Record<string, CallAnalyzer>;
   billing: CallBilling;
+  mailer: Mailer;
   queue: JobQueue;
   logger: Logger;
   clock: () => Date;

@@ -7,6 +7,8 @@ import { type Database, migrateDatabase, openDatabase } from "../db/client.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
 import { createRulesAnalyzer } from "../providers/analysis/rules-analyzer.ts";
+import { createMailer } from "../providers/mail/create-mailer.ts";
+import type { Mailer } from "../providers/mail/mailer.ts";
 import { createObjectStorage } from "../providers/storage/create-object-storage.ts";
 import type { LocalObjectStorage } from "../providers/storage/local-object-storage.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
@@ -24,6 +26,7 @@ export interface Infrastructure {
   queue: JobQueue;
   transcriber: Transcriber;
   analyzers: Record<string, CallAnalyzer>;
+  mailer: Mailer;
   scratchDir: string;
   close(): Promise<void>;
 }
@@ -52,6 +55,7 @@ export async function openInfrastructure(
     queue,
     transcriber: createTranscriber(config),
     analyzers: { rules: createRulesAnalyzer() },
+    mailer: createMailer(config.mail),
     scratchDir: path.join(os.tmpdir(), "tyndau"),
     async close() {
       await queue.stop();

@@ -87,6 +87,12 @@ describe("prepaid balance through HTTP", () => {
       cost: null,
     });
     expect((await owner.client.get("/api/v1/billing/balance")).body.suspended).toBe(true);
+    // The owner hears about it once, by e-mail (sent right after the call was parked).
+    const suspendedMails = () =>
+      app.mail!.messagesTo(owner.email).filter((m) => /paused|приостановлен/i.test(m.subject));
+    for (let i = 0; i < 40 && suspendedMails().length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(suspendedMails()).toHaveLength(1);
 
     const payment = await owner.client.post<{
       id: string;
@@ -236,6 +242,8 @@ describe("prepaid balance through HTTP", () => {
       available: "151000.00",
     });
     expect((await owner.client.get(`/api/v1/billing/invoices/${created.body.id}`)).body.status).toBe("paid");
+    const paidMails = app.mail!.messagesTo(owner.email).filter((m) => m.text.includes(created.body.number));
+    expect(paidMails).toHaveLength(1);
 
     // A payment dated after the invoice's validity is refused and nothing is credited.
     const late = await owner.client.post<{ id: string; validUntil: string }>("/api/v1/billing/invoices", {

@@ -13,6 +13,7 @@ import { createAppMetrics } from "../../shared/observability/metrics.ts";
 import { ensureBucket } from "../../shared/providers/storage/s3-object-storage.ts";
 import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { useTestS3 } from "./s3rver.ts";
+import { startTestSmtpServer, type TestSmtpServer } from "./smtp-server.ts";
 import { createDatabaseOf, type DatabaseKind } from "./test-database.ts";
 
 export interface TestApp {
@@ -20,6 +21,8 @@ export interface TestApp {
   config: Config;
   /** The app's own database, for arranging what has no API (staff users) and for checking invariants. */
   database: Database;
+  /** E-mails the app sent (an SMTP server on loopback on "postgres"; none on "pglite", which writes an outbox). */
+  mail: TestSmtpServer | undefined;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
   const testDb = await createDatabaseOf(kind);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-e2e-"));
   const s3 = kind === "postgres" ? await useTestS3() : undefined;
+  const mail = kind === "postgres" ? await startTestSmtpServer() : undefined;
   const bucket = `e2e-${randomBytes(4).toString("hex")}`;
   const base: Record<string, string> = {
     HOST: "127.0.0.1",
@@ -52,7 +56,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
         S3_FORCE_PATH_STYLE: "true",
         APP_SECRET: randomBytes(24).toString("hex"),
         PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
-        SMTP_URL: env.SMTP_URL ?? "smtp://127.0.0.1:9",
+        SMTP_URL: mail!.url,
       }
     : {};
   // Links the API hands out (ingest URLs, signed audio) name PUBLIC_URL, so the port is chosen first.
@@ -78,11 +82,13 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
     baseUrl,
     config,
     database: testDb.database,
+    mail,
     async close() {
       await api.close();
       await infra.close();
       await testDb.drop();
       await s3?.close();
+      await mail?.close();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };

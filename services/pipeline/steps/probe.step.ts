@@ -1,6 +1,8 @@
 import path from "node:path";
+import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import { AppError } from "../../../shared/errors/app-error.ts";
+import { notifySuspended } from "../../../shared/notifications/notifications.ts";
 import { type CallJobPayload, transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 import { withScratchDir } from "./scratch-dir.ts";
@@ -29,9 +31,9 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
   }
   const probeSec = (performance.now() - started) / 1000;
 
-  await deps.database.db.transaction(async (tx) => {
+  const status = await deps.database.db.transaction(async (tx) => {
     const locked = await lockCall(tx, job.accountId, job.callId);
-    if (!locked || (locked.status !== "received" && locked.status !== "awaiting_funds")) return;
+    if (!locked || (locked.status !== "received" && locked.status !== "awaiting_funds")) return undefined;
     const measured = {
       durationSec: probe.durationSec,
       channels: probe.channels,
@@ -46,7 +48,20 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
       stepTimings: { ...locked.stepTimings, probe: round3(probeSec) },
     });
     if (status === "processing") await deps.queue.send(transcribeCallJob, job, { tx });
+    return status;
   });
+  if (status === "awaiting_funds") {
+    // After the commit: the owners hear once per suspension (low-balance-notify retries a failed send).
+    const account = await getAccount(deps.database.db, job.accountId);
+    if (account) {
+      await notifySuspended(
+        { db: deps.database.db, mailer: deps.mailer, logger: deps.logger },
+        account,
+      ).catch((err) =>
+        deps.logger.warn({ err, accountId: job.accountId }, "suspension notice deferred to the job"),
+      );
+    }
+  }
 }
 
 export const round3 = (n: number) => Math.round(n * 1000) / 1000;

@@ -3,9 +3,12 @@ import { expireInvoices } from "../../../shared/billing/invoices.ts";
 import type { Database } from "../../../shared/db/client.ts";
 import { findLedgerViolations } from "../../../shared/db/repositories/ledger.repository.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
+import { runLowBalanceNotifications } from "../../../shared/notifications/notifications.ts";
+import type { Mailer } from "../../../shared/providers/mail/mailer.ts";
 
 export interface ScheduledJobDeps {
   database: Database;
+  mailer: Mailer;
   logger: Logger;
 }
 
@@ -18,8 +21,8 @@ export interface ScheduledJobSpec {
 }
 
 /**
- * The scheduled jobs that exist so far. API.md also names invoice-expiry, retention-purge,
- * deletion-purge, pull-sources and low-balance-notify: their issues (#3, #4, #7) add them here.
+ * The scheduled jobs that exist so far. API.md also names retention-purge, deletion-purge and
+ * pull-sources: their issues (#4, #7) add them here.
  */
 export const scheduledJobs: ScheduledJobSpec[] = [
   {
@@ -37,6 +40,20 @@ export const scheduledJobs: ScheduledJobSpec[] = [
     description: "Expire issued invoices whose 5 Kazakhstan working days have ended.",
     async run(deps, now) {
       return expireInvoices(deps.database.db, now);
+    },
+  },
+  {
+    name: "low-balance-notify",
+    cron: "*/15 * * * *",
+    description:
+      "E-mail owners: low balance (once per crossing), suspension, bonus voided soon (day 5), missed or failed invoice-paid notices.",
+    async run(deps, now) {
+      return {
+        ...(await runLowBalanceNotifications(
+          { db: deps.database.db, mailer: deps.mailer, logger: deps.logger },
+          now,
+        )),
+      };
     },
   },
   {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { getInvoiceForStaff, recordInvoicePayment } from "../../../../shared/billing/invoices.ts";
 import { currencies, Money } from "../../../../shared/money/money.ts";
+import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import { invoiceDto, toInvoiceDto } from "../billing/invoices.routes.ts";
@@ -39,7 +40,7 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
           description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)",
         },
       },
-      handler: async ({ params, body, auth }) => {
+      handler: async ({ params, body, auth, log }) => {
         const current = await getInvoiceForStaff(db, params.id);
         const result = await recordInvoicePayment(
           { db, queue: deps.queue, clock: deps.clock },
@@ -50,6 +51,17 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
             staffUserId: auth.user.id,
           },
         );
+        if (result.credited) {
+          // After the commit, outside any transaction; a failure here is retried by low-balance-notify.
+          await notifyInvoicePaid(
+            { db, mailer: deps.mailer, logger: log },
+            {
+              accountId: result.invoice.accountId,
+              invoiceNumber: result.invoice.number,
+              amount: result.invoice.amount,
+            },
+          ).catch((err) => log.warn({ err }, "invoice-paid notice deferred to the job"));
+        }
         return {
           status: 200,
           body: {
