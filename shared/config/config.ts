@@ -138,7 +138,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!e.APP_SECRET || e.APP_SECRET === DEFAULT_APP_SECRET)
       problems.push("APP_SECRET is unset or the development default");
     if (e.TYNDAU_DEMO) problems.push("TYNDAU_DEMO=1 is not allowed in production");
-    if (!e.SMTP_URL) problems.push("SMTP_URL is not set (notifications would only be written to DATA_DIR/outbox)");
+    if (!e.SMTP_URL)
+      problems.push("SMTP_URL is not set (notifications would only be written to DATA_DIR/outbox)");
     if (problems.length > 0) {
       throw new ConfigError(
         `NODE_ENV=production refuses embedded defaults and default secrets:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
@@ -153,7 +154,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         : "pocketsphinx"
       : e.TRANSCRIPTION_PROVIDER;
   if (e.PAYMENT_GATEWAY === "cloudpayments" && !(e.CLOUDPAYMENTS_PUBLIC_ID && e.CLOUDPAYMENTS_API_SECRET)) {
-    throw new ConfigError("PAYMENT_GATEWAY=cloudpayments needs CLOUDPAYMENTS_PUBLIC_ID and CLOUDPAYMENTS_API_SECRET.");
+    throw new ConfigError(
+      "PAYMENT_GATEWAY=cloudpayments needs CLOUDPAYMENTS_PUBLIC_ID and CLOUDPAYMENTS_API_SECRET.",
+    );
   }
   if (transcriptionProvider === "openai" && !e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
     throw new ConfigError("TRANSCRIPTION_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL.");
@@ -177,7 +180,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     paymentGateway: e.PAYMENT_GATEWAY,
     cloudpayments:
       e.CLOUDPAYMENTS_PUBLIC_ID && e.CLOUDPAYMENTS_API_SECRET
-        ? { publicId: e.CLOUDPAYMENTS_PUBLIC_ID, apiSecret: e.CLOUDPAYMENTS_API_SECRET, apiBaseUrl: e.CLOUDPAYMENTS_API_URL }
+        ? {
+            publicId: e.CLOUDPAYMENTS_PUBLIC_ID,
+            apiSecret: e.CLOUDPAYMENTS_API_SECRET,
+            apiBaseUrl: e.CLOUDPAYMENTS_API_URL,
+          }
         : undefined,
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, outboxDir: path.join(dataDir, "outbox") },
     appSecret: e.APP_SECRET ?? DEFAULT_APP_SECRET,
