@@ -8,6 +8,7 @@ import { pipelineDeps } from "../../services/pipeline/main.ts";
 import type { PipelineDeps } from "../../services/pipeline/pipeline-deps.ts";
 import { runStep } from "../../services/pipeline/pipeline-worker.ts";
 import { probeCall } from "../../services/pipeline/steps/probe.step.ts";
+import { grantWelcomeBonus } from "../../shared/billing/balance.ts";
 import { loadConfig } from "../../shared/config/config.ts";
 import { createAccount } from "../../shared/db/repositories/accounts.repository.ts";
 import { findCall, insertCallOnce, updateCall } from "../../shared/db/repositories/calls.repository.ts";
@@ -48,6 +49,7 @@ describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
 
   async function storedCall(body: Buffer) {
     const account = await createAccount(t.database.db, { company: "Acme", currency: "KZT" });
+    await grantWelcomeBonus(t.database.db, account, new Date());
     const { call } = await insertCallOnce(t.database.db, { accountId: account.id });
     const key = recordingKey(account.id, call.id);
     await infra.storage.put(key, Readable.from([body]));
@@ -68,9 +70,21 @@ describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
     const before = (await infra.queue.counts(transcribeCallJob.name)).created ?? 0;
     await probeCall(deps, job);
     const probed = await findCall(t.database.db, job.accountId, job.callId);
-    expect(probed).toMatchObject({ status: "processing", channels: 1, mono: true });
+    expect(probed).toMatchObject({ status: "processing", channels: 1, mono: true, costStatus: "reserved", costMinutes: 1 });
     await probeCall(deps, job);
     expect((await infra.queue.counts(transcribeCallJob.name)).created ?? 0).toBe(before + 1);
+  });
+
+  it("waits for funds instead of processing when the balance cannot cover the call", async () => {
+    const account = await createAccount(t.database.db, { company: "Broke", currency: "KZT" });
+    const { call } = await insertCallOnce(t.database.db, { accountId: account.id });
+    const key = recordingKey(account.id, call.id);
+    await infra.storage.put(key, Readable.from([await fs.readFile(goodWav)]));
+    await updateCall(t.database.db, account.id, call.id, { recordingKey: key });
+    const before = (await infra.queue.counts(transcribeCallJob.name)).created ?? 0;
+    await probeCall(deps, { accountId: account.id, callId: call.id });
+    expect(await findCall(t.database.db, account.id, call.id)).toMatchObject({ status: "awaiting_funds", costStatus: null });
+    expect((await infra.queue.counts(transcribeCallJob.name)).created ?? 0).toBe(before);
   });
 
   it("retries transient errors and fails the call only on the last attempt", async () => {
