@@ -1,5 +1,6 @@
 export * from "./accounts.schema.ts";
 export * from "./calls.schema.ts";
+export * from "./idempotency.schema.ts";
 export * from "./ledger.schema.ts";
 export * from "./payments.schema.ts";
 export * from "./sources.schema.ts";
