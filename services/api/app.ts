@@ -3,6 +3,11 @@ import { fileURLToPath } from "node:url";
 import express, { type Request } from "express";
 import helmet from "helmet";
 import { findActiveSession } from "../../shared/db/repositories/accounts.repository.ts";
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+} from "../../shared/db/repositories/idempotency.repository.ts";
 import { hashToken } from "../../shared/security/tokens.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
@@ -86,8 +91,14 @@ export function createApp(deps: ApiDeps): express.Express {
   };
 
   const router = express.Router();
+  const db = deps.database.db;
   mountRoutes(router, allRoutes(deps), {
     authenticate,
+    idempotency: {
+      claim: (input) => claimIdempotencyKey(db, input),
+      complete: (input) => completeIdempotencyKey(db, input),
+      release: (accountId, key) => releaseIdempotencyKey(db, accountId, key),
+    },
     jsonParser: express.json({ limit: "1mb", strict: true, type: "application/json" }),
   });
   app.use(router);

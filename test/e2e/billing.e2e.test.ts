@@ -266,6 +266,36 @@ describe("prepaid balance through HTTP", () => {
     expect(await findLedgerViolations(app.database.db)).toEqual([]);
   });
 
+  it("honours Idempotency-Key on billing actions: same request → same answer, different request → 409", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const post = (key: string, amount: string) =>
+      fetch(`${app.baseUrl}/api/v1/billing/payments`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${owner.token}`,
+          "idempotency-key": key,
+        },
+        body: JSON.stringify({ amount }),
+      }).then(async (r) => ({
+        status: r.status,
+        replayed: r.headers.get("idempotent-replayed"),
+        body: (await r.json()) as { id?: string },
+      }));
+    const first = await post("topup-2026-11-22-a", "250.00");
+    expect(first.status).toBe(201);
+    const again = await post("topup-2026-11-22-a", "250.00");
+    expect(again).toMatchObject({ status: 201, replayed: "true", body: { id: first.body.id } });
+    expect((await post("topup-2026-11-22-a", "300.00")).status).toBe(409);
+    // Concurrent first use of one key: one payment is created; the others get it replayed or 409 (in progress).
+    const racing = await Promise.all(Array.from({ length: 6 }, () => post("topup-2026-11-22-b", "100.00")));
+    const created = new Set(racing.filter((r) => r.status === 201).map((r) => r.body.id));
+    expect(created.size).toBe(1);
+    expect(racing.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+    const payments = await owner.client.get<{ items: { id: string }[] }>("/api/v1/billing/payments");
+    expect(payments.body.items).toHaveLength(2);
+  });
+
   it("keeps billing actions from managers", async () => {
     const owner = await registerOwner(app.baseUrl);
     const email = `manager-${owner.accountId}@example.com`;

@@ -36,6 +36,16 @@ export function buildOpenApiDocument(
         });
       }
     }
+    if (route.idempotent) {
+      parameters.push({
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description:
+          "Repeat-safe: the same key and request return the first answer; a different request → 409.",
+        schema: { type: "string", minLength: 8, maxLength: 200 },
+      });
+    }
     const requestBody = route.rawBody
       ? {
           required: true,

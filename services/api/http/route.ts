@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response, Router } from "express";
 import type { z } from "zod";
 import type { AccountRow, Role, UserRow } from "../../../shared/db/repositories/accounts.repository.ts";
-import { AppError } from "../../../shared/errors/app-error.ts";
+import { AppError, httpStatusOf } from "../../../shared/errors/app-error.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
 
 export interface AuthContext {
@@ -41,6 +42,11 @@ export interface RouteSpec<
   body?: B;
   query?: Q;
   params?: P;
+  /**
+   * Honour an `Idempotency-Key` header: the first request with a key runs, a repeat of the same request
+   * gets the same answer, a different request with that key gets 409 (per account). For money actions.
+   */
+  idempotent?: boolean;
   /** Set for multipart/binary endpoints whose handler reads the stream itself. */
   rawBody?: { contentType: string; description: string };
   responses: Record<number, { description: string; schema?: z.ZodType }>;
@@ -58,6 +64,8 @@ export function defineRoute<B extends z.ZodType, Q extends z.ZodType, P extends 
 
 export interface RouteMountDeps {
   authenticate: (req: Request) => Promise<AuthContext | undefined>;
+  /** Storage of Idempotency-Key outcomes (routes marked `idempotent`). */
+  idempotency?: IdempotencyStore;
   /** Body parser for JSON routes; routes with `rawBody` read their stream themselves. */
   jsonParser: RequestHandler;
 }
@@ -85,15 +93,30 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
       const params = parse(route.params, req.params, "path");
       const query = parse(route.query, req.query, "query");
       const body = route.rawBody ? undefined : parse(route.body, req.body, "body");
-      const result = await route.handler({
-        req,
-        res,
-        body,
-        query,
-        params,
-        auth: auth as AuthContext,
-        log: auth ? log.child({ accountId: auth.account.id, userId: auth.user.id }) : log,
-      });
+      const run = () =>
+        route.handler({
+          req,
+          res,
+          body,
+          query,
+          params,
+          auth: auth as AuthContext,
+          log: auth ? log.child({ accountId: auth.account.id, userId: auth.user.id }) : log,
+        });
+      const idempotencyKey = req.headers["idempotency-key"];
+      const result =
+        route.idempotent && auth && deps.idempotency && typeof idempotencyKey === "string"
+          ? await runIdempotently(
+              deps.idempotency,
+              auth.account.id,
+              idempotencyKey,
+              route,
+              req,
+              body,
+              res,
+              run,
+            )
+          : await run();
       if (!result || res.headersSent) return;
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
       if (result.body === undefined) res.status(result.status).end();
@@ -109,4 +132,71 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string): un
   throw new AppError("VALIDATION_FAILED", `The request ${where} is invalid.`, {
     details: result.error.issues.map((i) => ({ path: [where, ...i.path].join("."), message: i.message })),
   });
+}
+
+export interface IdempotencyStore {
+  claim(input: {
+    accountId: string;
+    key: string;
+    requestHash: string;
+  }): Promise<
+    | { kind: "claimed" }
+    | { kind: "replay"; status: number; response: unknown }
+    | { kind: "in_progress" }
+    | { kind: "mismatch" }
+  >;
+  complete(input: { accountId: string; key: string; status: number; response: unknown }): Promise<void>;
+  release(accountId: string, key: string): Promise<void>;
+}
+
+async function runIdempotently(
+  store: IdempotencyStore,
+  accountId: string,
+  key: string,
+  route: AnyRoute,
+  req: Request,
+  body: unknown,
+  res: Response,
+  run: () => Promise<HandlerResult>,
+): Promise<HandlerResult> {
+  if (!/^[\w.:-]{8,200}$/.test(key)) {
+    throw new AppError(
+      "VALIDATION_FAILED",
+      "Idempotency-Key must be 8–200 letters, digits, '-', '_', '.' or ':'.",
+    );
+  }
+  const requestHash = createHash("sha256")
+    .update(`${route.method} ${req.path}\n${JSON.stringify(body ?? null)}`)
+    .digest("hex");
+  const claim = await store.claim({ accountId, key, requestHash });
+  if (claim.kind === "mismatch") {
+    throw new AppError("CONFLICT", "This Idempotency-Key was already used for a different request.");
+  }
+  if (claim.kind === "in_progress") {
+    throw new AppError("CONFLICT", "A request with this Idempotency-Key is still being processed.", {
+      headers: { "Retry-After": "1" },
+    });
+  }
+  if (claim.kind === "replay") {
+    res.setHeader("Idempotent-Replayed", "true");
+    return { status: claim.status, body: claim.response ?? undefined };
+  }
+  try {
+    const result = await run();
+    await store.complete({ accountId, key, status: result?.status ?? 200, response: result?.body ?? null });
+    return result;
+  } catch (error) {
+    // A refusal (4xx) is the answer to this request and is kept; our own failure frees the key for a retry.
+    if (error instanceof AppError && httpStatusOf(error.code) < 500) {
+      await store.complete({
+        accountId,
+        key,
+        status: httpStatusOf(error.code),
+        response: { error: { code: error.code, message: error.message } },
+      });
+    } else {
+      await store.release(accountId, key);
+    }
+    throw error;
+  }
 }

@@ -27,6 +27,7 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
         "Staff: confirm a bank payment against an invoice; credits main once, refuses expired invoices.",
       tag: "admin",
       access: ["staff"],
+      idempotent: true,
       params: z.object({ id: z.uuid() }),
       body: paymentBody,
       responses: {

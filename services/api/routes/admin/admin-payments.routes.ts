@@ -37,6 +37,7 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
         "Refund a technical error (7.2.5) as a compensating transaction; never more than the payment in total.",
       tag: "admin",
       access: ["staff"],
+      idempotent: true,
       params: z.object({ id: z.string().min(1).max(100) }),
       body: refundBody,
       responses: {

@@ -72,6 +72,7 @@ export function invoicesRoutes(deps: ApiDeps): AnyRoute[] {
       summary: "Issue a bank-transfer invoice (valid 5 Kazakhstan working days) with a PDF.",
       tag: "billing",
       access: ["owner"],
+      idempotent: true,
       body: createInvoiceBody,
       responses: {
         201: { description: "The invoice", schema: invoiceDto },

@@ -67,6 +67,7 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): AnyRoute[] {
       summary: "Start a card top-up: returns the gateway page the owner pays on.",
       tag: "billing",
       access: ["owner"],
+      idempotent: true,
       body: z.object({ amount: amountText }),
       responses: {
         201: { description: "Pending payment", schema: startedPaymentDto },
