@@ -70,7 +70,13 @@ describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
     const before = (await infra.queue.counts(transcribeCallJob.name)).created ?? 0;
     await probeCall(deps, job);
     const probed = await findCall(t.database.db, job.accountId, job.callId);
-    expect(probed).toMatchObject({ status: "processing", channels: 1, mono: true, costStatus: "reserved", costMinutes: 1 });
+    expect(probed).toMatchObject({
+      status: "processing",
+      channels: 1,
+      mono: true,
+      costStatus: "reserved",
+      costMinutes: 1,
+    });
     await probeCall(deps, job);
     expect((await infra.queue.counts(transcribeCallJob.name)).created ?? 0).toBe(before + 1);
   });
@@ -83,7 +89,10 @@ describe.each(databaseKinds)("pipeline steps on %s", (kind) => {
     await updateCall(t.database.db, account.id, call.id, { recordingKey: key });
     const before = (await infra.queue.counts(transcribeCallJob.name)).created ?? 0;
     await probeCall(deps, { accountId: account.id, callId: call.id });
-    expect(await findCall(t.database.db, account.id, call.id)).toMatchObject({ status: "awaiting_funds", costStatus: null });
+    expect(await findCall(t.database.db, account.id, call.id)).toMatchObject({
+      status: "awaiting_funds",
+      costStatus: null,
+    });
     expect((await infra.queue.counts(transcribeCallJob.name)).created ?? 0).toBe(before);
   });
 
