@@ -3,6 +3,7 @@ import {
   analyzeCallJob,
   type CallJobPayload,
   probeCallJob,
+  reanalyzeCallJob,
   resumeAwaitingCallsJob,
   transcribeCallJob,
 } from "../../shared/queue/job-definitions.ts";
@@ -11,6 +12,7 @@ import type { PipelineDeps } from "./pipeline-deps.ts";
 import { analyzeCall } from "./steps/analyze.step.ts";
 import { failCall } from "./steps/fail-call.step.ts";
 import { probeCall } from "./steps/probe.step.ts";
+import { reanalyzeCall } from "./steps/reanalyze.step.ts";
 import { resumeAwaitingCalls } from "./steps/resume-awaiting.step.ts";
 import { transcribeCall } from "./steps/transcribe.step.ts";
 
@@ -66,6 +68,10 @@ export async function startPipelineWorkers(
       runStep(deps, step, name, payload, context),
     );
   }
+  await deps.queue.register(reanalyzeCallJob);
+  await deps.queue.work(reanalyzeCallJob, { concurrency: options.concurrency }, (payload, context) =>
+    reanalyzeCall(deps, payload, context),
+  );
   await deps.queue.register(resumeAwaitingCallsJob);
   await deps.queue.work(resumeAwaitingCallsJob, { concurrency: 1 }, async ({ accountId }) => {
     await resumeAwaitingCalls(deps, accountId);

@@ -29,6 +29,8 @@ export const errorCodes = {
   INVOICE_EXPIRED: 409,
   /** The invoice cannot take this payment in its current state. */
   INVOICE_NOT_PAYABLE: 409,
+  /** The available balance does not cover what this action costs; top up first. */
+  INSUFFICIENT_FUNDS: 402,
   /** Too many requests; `Retry-After` says when to come back. */
   RATE_LIMITED: 429,
   /** A dependency (database, storage, provider) is unavailable; try again later. */

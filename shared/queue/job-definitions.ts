@@ -55,3 +55,18 @@ export const resumeAwaitingCallsJob = defineJob({
   retryDelaySec: 5,
   expireInSec: 15 * 60,
 });
+
+/** An owner's reanalysis of a done call with the current templates; its cost is already held. */
+export const reanalyzeCallJob = defineJob({
+  name: "call-reanalyze",
+  payload: z.object({
+    accountId: z.uuid(),
+    callId: z.uuid(),
+    runId: z.uuid(),
+    currency: z.enum(["KZT", "RUB", "USD"]),
+    templateIds: z.array(z.uuid()),
+  }),
+  retryLimit: 5,
+  retryDelaySec: 5,
+  expireInSec: 30 * 60,
+});

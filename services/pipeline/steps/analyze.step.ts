@@ -1,10 +1,11 @@
+import type { CallRow } from "../../../shared/db/repositories/calls.repository.ts";
 import {
   findCall,
   lockCall,
   saveAnalysis,
   updateCall,
 } from "../../../shared/db/repositories/calls.repository.ts";
-import { findTemplates } from "../../../shared/db/repositories/templates.repository.ts";
+import { findTemplates, type TemplateRow } from "../../../shared/db/repositories/templates.repository.ts";
 import { isAppError } from "../../../shared/errors/app-error.ts";
 import type { CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
@@ -20,8 +21,36 @@ export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Prom
   if (call?.status !== "processing" || call.transcript === null) return;
   const started = performance.now();
   const activeTemplates = await findTemplates(deps.database.db, job.accountId, { activeOnly: true });
+  await answerTemplates(deps, call, activeTemplates);
 
-  for (const template of activeTemplates) {
+  await deps.database.db.transaction(async (tx) => {
+    const locked = await lockCall(tx, job.accountId, job.callId);
+    if (locked?.status !== "processing") return;
+    const now = deps.clock();
+    await deps.billing.settle(tx, locked, now);
+    await updateCall(tx, job.accountId, job.callId, {
+      status: "done",
+      processedAt: now,
+      stepTimings: { ...locked.stepTimings, analyze: round3((performance.now() - started) / 1000) },
+    });
+  });
+}
+
+/**
+ * Answers each template about the call and stores each answer set as its own analysis (keyed by call,
+ * template and version: a retry overwrites, an edited template adds a new version beside the old one).
+ * Transient provider failures are thrown (the step retries); permanent ones are recorded per template.
+ */
+export async function answerTemplates(
+  deps: PipelineDeps,
+  call: CallRow,
+  templates: TemplateRow[],
+): Promise<void> {
+  if (!call.transcript) throw new Error(`call ${call.id} has no transcript to analyze`);
+  const transcript = call.transcript;
+  const job = { accountId: call.accountId, callId: call.id };
+
+  for (const template of templates) {
     const analyzer = deps.analyzers[template.provider];
     const base = {
       accountId: job.accountId,
@@ -48,8 +77,8 @@ export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Prom
           name: template.name,
           questions: template.questions,
         },
-        dialogue: call.transcript.segments,
-        language: call.transcript.language,
+        dialogue: transcript.segments,
+        language: transcript.language,
       });
       await saveAnalysis(deps.database.db, { ...base, status: "done", answers: result.answers });
     } catch (error) {
@@ -64,16 +93,4 @@ export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Prom
       if (!isAppError(error)) deps.logger.error({ err: error, callId: job.callId }, "analyzer crashed");
     }
   }
-
-  await deps.database.db.transaction(async (tx) => {
-    const locked = await lockCall(tx, job.accountId, job.callId);
-    if (locked?.status !== "processing") return;
-    const now = deps.clock();
-    await deps.billing.settle(tx, locked, now);
-    await updateCall(tx, job.accountId, job.callId, {
-      status: "done",
-      processedAt: now,
-      stepTimings: { ...locked.stepTimings, analyze: round3((performance.now() - started) / 1000) },
-    });
-  });
 }

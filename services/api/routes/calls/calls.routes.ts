@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { findAnalyses, findCall, findCalls } from "../../../../shared/db/repositories/calls.repository.ts";
+import { startReanalysis } from "../../../../shared/billing/reanalysis.ts";
+import {
+  findAnalyses,
+  findCall,
+  findCalls,
+  lockCall,
+} from "../../../../shared/db/repositories/calls.repository.ts";
+import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
@@ -92,6 +99,49 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
           return { status: 200, body: { url, expiresAt }, headers };
         }
         return { status: 302, headers: { ...headers, Location: url } };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/calls/{id}/reanalyze",
+      summary: "Answer the active templates again for a processed call; billed like a new analysis of it.",
+      tag: "calls",
+      access: ["owner"],
+      idempotent: true,
+      params: idParams,
+      responses: {
+        202: {
+          description: "Queued; its cost is held",
+          schema: z.object({
+            callId: z.uuid(),
+            runId: z.uuid(),
+            minutes: z.number().int(),
+            amount: z.string(),
+            currency: z.string(),
+          }),
+        },
+        402: { description: "The balance does not cover it" },
+        404: { description: "Not found" },
+        409: { description: "The call is not processed, or there is no active template" },
+      },
+      handler: async ({ params, auth }) => {
+        const now = deps.clock();
+        const result = await db.transaction(async (tx) => {
+          const call = await lockCall(tx, auth.account.id, params.id);
+          if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+          const templates = await findTemplates(tx, auth.account.id, { activeOnly: true });
+          return startReanalysis(tx, deps.queue, { account: auth.account, call, templates, now });
+        });
+        return {
+          status: 202,
+          body: {
+            callId: params.id,
+            runId: result.runId,
+            minutes: result.minutes,
+            amount: result.amount.toFixed(2),
+            currency: result.amount.currency,
+          },
+        };
       },
     }),
   ];
