@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from "./http/errors.ts";
 import { buildOpenApiDocument } from "./http/openapi.ts";
 import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
+import { accountRoutes } from "./routes/account/account.routes.ts";
 import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
 import { adminInvoicesRoutes } from "./routes/admin/admin-invoices.routes.ts";
 import { adminPaymentsRoutes } from "./routes/admin/admin-payments.routes.ts";
@@ -37,6 +38,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
   const routes: AnyRoute[] = [
     ...healthRoutes(deps),
     ...authRoutes(deps),
+    ...accountRoutes(deps),
     ...sourcesRoutes(deps),
     ...ingestRoutes(deps),
     ...callsRoutes(deps),

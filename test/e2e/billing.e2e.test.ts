@@ -309,6 +309,14 @@ describe("prepaid balance through HTTP", () => {
     });
     const manager = apiClient(app.baseUrl, login.body.token);
     expect((await manager.get("/api/v1/calls")).status).toBe(200);
+    expect((await manager.patch("/api/v1/account", { lowBalanceThreshold: "1.00" })).status).toBe(403);
+    const patched = await owner.client.patch("/api/v1/account", {
+      lowBalanceThreshold: "5000.50",
+      maskPersonalData: false,
+    });
+    expect(patched.body).toMatchObject({ lowBalanceThreshold: "5000.50", maskPersonalData: false });
+    expect((await owner.client.patch("/api/v1/account", { lowBalanceThreshold: 5000.5 })).status).toBe(400);
+    expect((await manager.get("/api/v1/account")).body).toMatchObject({ lowBalanceThreshold: "5000.50" });
     for (const [method, p] of [
       ["get", "/api/v1/billing/balance"],
       ["get", "/api/v1/billing/ledger"],

@@ -74,3 +74,16 @@ export async function setAccountStatus(
     .returning();
   return row;
 }
+
+export type AccountSettings = Partial<
+  Pick<AccountRow, "company" | "retentionDays" | "maskPersonalData" | "lowBalanceThreshold">
+>;
+
+export async function updateAccountSettings(
+  db: Db,
+  accountId: string,
+  patch: AccountSettings,
+): Promise<AccountRow> {
+  const [row] = await db.update(accounts).set(patch).where(eq(accounts.id, accountId)).returning();
+  return row!;
+}
