@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three tiers (HOUSE-STYLE rule 10): unit tests have no I/O, integration tests run on a real
-// PostgreSQL (and PGlite) with real migrations, e2e tests drive the whole system over HTTP.
+// Tiers (HOUSE-STYLE rule 10): unit tests have no I/O, integration tests run on a real PostgreSQL (and
+// PGlite) with real migrations, e2e tests drive the whole system over HTTP, browser tests drive the web
+// app in Debian's chromium through playwright-core.
 export default defineConfig({
   test: {
     projects: [
@@ -29,6 +30,16 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.e2e.test.ts"],
+          globalSetup: ["test/harness/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.browser.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 180_000,
