@@ -28,6 +28,7 @@ import { filesRoutes } from "./routes/files/files.routes.ts";
 import { healthRoutes } from "./routes/health/health.routes.ts";
 import { ingestRoutes } from "./routes/ingest/ingest.routes.ts";
 import { sourcesRoutes } from "./routes/sources/sources.routes.ts";
+import { templateLibraryRoutes } from "./routes/templates/template-library.routes.ts";
 import { templatesRoutes } from "./routes/templates/templates.routes.ts";
 
 const webDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "web");
@@ -42,6 +43,8 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...sourcesRoutes(deps),
     ...ingestRoutes(deps),
     ...callsRoutes(deps),
+    // Before templatesRoutes: /templates/library must not be taken for /templates/{id}.
+    ...templateLibraryRoutes(deps),
     ...templatesRoutes(deps),
     ...billingRoutes(deps),
     ...filesRoutes(deps),
