@@ -21,6 +21,8 @@ export interface ApiDeps {
   clock: () => Date;
   scratchDir: string;
   mailer: Mailer;
+  /** Analysis providers configured on this server (templates may name only these). */
+  analysisProviders: readonly string[];
   /** Card payment gateways by name (webhooks name theirs); new payments go to `defaultGateway`. */
   gateways: Record<string, PaymentGateway>;
   defaultGateway: string;

@@ -34,6 +34,7 @@ export async function startApi(
     clock,
     scratchDir: infra.scratchDir,
     mailer: infra.mailer,
+    analysisProviders: Object.keys(infra.analyzers),
     ...createPaymentGateways(config),
   });
   const server = app.listen(config.port, config.host);

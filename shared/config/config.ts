@@ -30,6 +30,25 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_TRANSCRIBE_MODEL: z.string().min(1).default("whisper-1"),
+  OPENAI_ANALYSIS_BASE_URL: z.url().optional(),
+  OPENAI_ANALYSIS_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  OPENAI_ANALYSIS_RESPONSE_FORMAT: z.enum(["json_schema", "json_object", "none"]).default("json_schema"),
+  OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
+  OPENAI_COMPATIBLE_API_KEY: z.string().min(1).optional(),
+  OPENAI_COMPATIBLE_MODEL: z.string().min(1).optional(),
+  OPENAI_COMPATIBLE_RESPONSE_FORMAT: z.enum(["json_schema", "json_object", "none"]).default("json_object"),
+  GIGACHAT_AUTH_KEY: z.string().min(1).optional(),
+  GIGACHAT_SCOPE: z
+    .enum(["GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP"])
+    .default("GIGACHAT_API_PERS"),
+  GIGACHAT_MODEL: z.string().min(1).default("GigaChat"),
+  GIGACHAT_CA_CERT: z.string().min(1).optional(),
+  GIGACHAT_AUTH_URL: z.url().optional(),
+  GIGACHAT_API_URL: z.url().optional(),
+  YANDEX_API_KEY: z.string().min(1).optional(),
+  YANDEX_FOLDER_ID: z.string().min(1).optional(),
+  YANDEXGPT_MODEL_URI: z.string().min(1).optional(),
+  YANDEX_LLM_URL: z.url().optional(),
   TRANSCRIPTION_PROVIDER: z.enum(["auto", "pocketsphinx", "openai"]).default("auto"),
   PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
   PAYMENT_GATEWAY: z.enum(["sandbox", "cloudpayments"]).optional(),
@@ -82,6 +101,35 @@ export interface Config {
   database: DatabaseConfig;
   storage: StorageConfig;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; transcribeModel: string };
+  /** Analysis providers this server can run besides the offline `rules` (each present when configured). */
+  analysis: {
+    openai?: {
+      apiKey: string | undefined;
+      baseUrl: string | undefined;
+      model: string;
+      responseFormat: "json_schema" | "json_object" | "none";
+    };
+    openaiCompatible?: {
+      apiKey: string | undefined;
+      baseUrl: string;
+      model: string;
+      responseFormat: "json_schema" | "json_object" | "none";
+    };
+    gigachat?: {
+      authKey: string;
+      scope: string;
+      model: string;
+      caCertPath: string | undefined;
+      authUrl: string | undefined;
+      apiUrl: string | undefined;
+    };
+    yandexgpt?: {
+      apiKey: string;
+      folderId: string;
+      modelUri: string | undefined;
+      baseUrl: string | undefined;
+    };
+  };
   transcriptionProvider: "pocketsphinx" | "openai";
   paymentWebhookSecret: string;
   /** Where new card payments go (unset: CloudPayments when configured, else the sandbox). */
@@ -176,6 +224,50 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
     },
     transcriptionProvider,
+    analysis: {
+      ...(e.OPENAI_API_KEY || e.OPENAI_ANALYSIS_BASE_URL
+        ? {
+            openai: {
+              apiKey: e.OPENAI_API_KEY,
+              baseUrl: e.OPENAI_ANALYSIS_BASE_URL ?? e.OPENAI_BASE_URL,
+              model: e.OPENAI_ANALYSIS_MODEL,
+              responseFormat: e.OPENAI_ANALYSIS_RESPONSE_FORMAT,
+            },
+          }
+        : {}),
+      ...(e.OPENAI_COMPATIBLE_BASE_URL
+        ? {
+            openaiCompatible: {
+              apiKey: e.OPENAI_COMPATIBLE_API_KEY,
+              baseUrl: e.OPENAI_COMPATIBLE_BASE_URL,
+              model: e.OPENAI_COMPATIBLE_MODEL ?? "default",
+              responseFormat: e.OPENAI_COMPATIBLE_RESPONSE_FORMAT,
+            },
+          }
+        : {}),
+      ...(e.GIGACHAT_AUTH_KEY
+        ? {
+            gigachat: {
+              authKey: e.GIGACHAT_AUTH_KEY,
+              scope: e.GIGACHAT_SCOPE,
+              model: e.GIGACHAT_MODEL,
+              caCertPath: e.GIGACHAT_CA_CERT,
+              authUrl: e.GIGACHAT_AUTH_URL,
+              apiUrl: e.GIGACHAT_API_URL,
+            },
+          }
+        : {}),
+      ...(e.YANDEX_API_KEY && e.YANDEX_FOLDER_ID
+        ? {
+            yandexgpt: {
+              apiKey: e.YANDEX_API_KEY,
+              folderId: e.YANDEX_FOLDER_ID,
+              modelUri: e.YANDEXGPT_MODEL_URI,
+              baseUrl: e.YANDEX_LLM_URL,
+            },
+          }
+        : {}),
+    },
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEFAULT_PAYMENT_SECRET,
     paymentGateway: e.PAYMENT_GATEWAY,
     cloudpayments:

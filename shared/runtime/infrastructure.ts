@@ -6,7 +6,10 @@ import type { Config } from "../config/config.ts";
 import { type Database, migrateDatabase, openDatabase } from "../db/client.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
+import { createGigaChatAnalyzer } from "../providers/analysis/gigachat-analyzer.ts";
+import { createOpenAiAnalyzer } from "../providers/analysis/openai-analyzer.ts";
 import { createRulesAnalyzer } from "../providers/analysis/rules-analyzer.ts";
+import { createYandexGptAnalyzer } from "../providers/analysis/yandexgpt-analyzer.ts";
 import { createMailer } from "../providers/mail/create-mailer.ts";
 import type { Mailer } from "../providers/mail/mailer.ts";
 import { createObjectStorage } from "../providers/storage/create-object-storage.ts";
@@ -54,7 +57,7 @@ export async function openInfrastructure(
     audio: createFfmpegAudioTools(),
     queue,
     transcriber: createTranscriber(config),
-    analyzers: { rules: createRulesAnalyzer() },
+    analyzers: createAnalyzers(config),
     mailer: createMailer(config.mail),
     scratchDir: path.join(os.tmpdir(), "tyndau"),
     async close() {
@@ -62,6 +65,27 @@ export async function openInfrastructure(
       if (!overrides.database) await database.close();
     },
   };
+}
+
+/** The analysis providers this server runs: the offline rules, plus each third-party one configured. */
+export function createAnalyzers(config: Config): Record<string, CallAnalyzer> {
+  const analyzers: Record<string, CallAnalyzer> = { rules: createRulesAnalyzer() };
+  const { openai, openaiCompatible, gigachat, yandexgpt } = config.analysis;
+  if (openai) analyzers.openai = createOpenAiAnalyzer({ ...openai, name: "openai" });
+  if (openaiCompatible)
+    analyzers["openai-compatible"] = createOpenAiAnalyzer({ ...openaiCompatible, name: "openai-compatible" });
+  if (gigachat) {
+    analyzers.gigachat = createGigaChatAnalyzer({
+      authKey: gigachat.authKey,
+      scope: gigachat.scope as "GIGACHAT_API_PERS",
+      model: gigachat.model,
+      caCertPath: gigachat.caCertPath,
+      authUrl: gigachat.authUrl,
+      apiUrl: gigachat.apiUrl,
+    });
+  }
+  if (yandexgpt) analyzers.yandexgpt = createYandexGptAnalyzer(yandexgpt);
+  return analyzers;
 }
 
 export function createTranscriber(config: Config): Transcriber {

@@ -1,3 +1,4 @@
+import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import type { CallRow } from "../../../shared/db/repositories/calls.repository.ts";
 import {
   findCall,
@@ -7,6 +8,7 @@ import {
 } from "../../../shared/db/repositories/calls.repository.ts";
 import { findTemplates, type TemplateRow } from "../../../shared/db/repositories/templates.repository.ts";
 import { isAppError } from "../../../shared/errors/app-error.ts";
+import { maskDialogue } from "../../../shared/privacy/mask-personal-data.ts";
 import type { CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 import { round3 } from "./probe.step.ts";
@@ -49,6 +51,19 @@ export async function answerTemplates(
   if (!call.transcript) throw new Error(`call ${call.id} has no transcript to analyze`);
   const transcript = call.transcript;
   const job = { accountId: call.accountId, callId: call.id };
+  const account = await getAccount(deps.database.db, call.accountId);
+  // Personal data is masked before a transcript leaves for any model; the offline rules stay local.
+  let masked: typeof transcript.segments | undefined;
+  const dialogueFor = (provider: string) => {
+    if (provider === "rules" || account?.maskPersonalData === false) return transcript.segments;
+    if (!masked) {
+      const result = maskDialogue(transcript.segments, { locale: localeOf(transcript.language) });
+      masked = result.lines;
+      if (result.found.length > 0)
+        deps.logger.info({ callId: call.id, masked: result.found }, "personal data masked");
+    }
+    return masked;
+  };
 
   for (const template of templates) {
     const analyzer = deps.analyzers[template.provider];
@@ -77,10 +92,18 @@ export async function answerTemplates(
           name: template.name,
           questions: template.questions,
         },
-        dialogue: transcript.segments,
+        dialogue: dialogueFor(template.provider),
         language: transcript.language,
       });
-      await saveAnalysis(deps.database.db, { ...base, status: "done", answers: result.answers });
+      // Evidence quotes the customer's own transcript, not the masked copy the provider saw.
+      const original = (e: { speaker: string; startSec: number; text: string }) =>
+        transcript.segments.find((seg) => seg.startSec === e.startSec && seg.speaker === e.speaker)?.text ??
+        e.text;
+      const answers = result.answers.map((a) => ({
+        ...a,
+        evidence: a.evidence.map((e) => ({ ...e, text: original(e) })),
+      }));
+      await saveAnalysis(deps.database.db, { ...base, status: "done", answers });
     } catch (error) {
       // A transient provider failure retries the whole step; a permanent one is recorded on this template only.
       if (isAppError(error) && error.retryable) throw error;
@@ -93,4 +116,8 @@ export async function answerTemplates(
       if (!isAppError(error)) deps.logger.error({ err: error, callId: job.callId }, "analyzer crashed");
     }
   }
+}
+
+function localeOf(language: string): "ru" | "kk" | "en" | undefined {
+  return language === "ru" || language === "kk" || language === "en" ? language : undefined;
 }

@@ -13,7 +13,7 @@ import {
 } from "../../../../shared/templates/template-library.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { analysisProviders } from "./templates.routes.ts";
+import { analysisProviders, assertProviderConfigured } from "./templates.routes.ts";
 
 /** What a library template marked `llm` runs on when the owner names no provider (issue 5, item 3). */
 export const DEFAULT_LLM_PROVIDER = "openai";
@@ -125,6 +125,7 @@ export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
         const source = findLibraryTemplate(params.id);
         if (!source) throw new AppError("NOT_FOUND", "Library template not found.");
         const provider = copyProvider(source, body.provider);
+        assertProviderConfigured(deps, provider);
         const t: TemplateRow = await createTemplate(db, {
           accountId: auth.account.id,
           name: body.name ?? source.name,

@@ -14,8 +14,18 @@ import type { Currency } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
-/** Providers this server can run; a template naming another one is refused rather than failing later. */
-export const analysisProviders = ["rules"] as const;
+/** Analysis providers Tyndau knows; a template may name one only when this server has it configured. */
+export const analysisProviders = ["rules", "openai", "openai-compatible", "gigachat", "yandexgpt"] as const;
+
+/** Refuses a provider this server is not configured for, rather than failing every call later. */
+export function assertProviderConfigured(
+  deps: Pick<ApiDeps, "analysisProviders">,
+  provider: string | undefined,
+): void {
+  if (provider === undefined || deps.analysisProviders.includes(provider)) return;
+  const message = `The "${provider}" analysis provider is not configured on this server; available: ${deps.analysisProviders.join(", ")}.`;
+  throw new AppError("VALIDATION_FAILED", message, { details: [{ path: "body.provider", message }] });
+}
 
 const question = z
   .object({
@@ -101,6 +111,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       body: createBody,
       responses: { 201: { description: "Created", schema: templateDto } },
       handler: async ({ body, auth }) => {
+        assertProviderConfigured(deps, body.provider);
         const t = await createTemplate(db, { accountId: auth.account.id, ...body });
         return { status: 201, body: await toDto(t, auth.account.currency as Currency) };
       },
@@ -142,6 +153,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       body: patchBody,
       responses: { 200: { description: "Updated", schema: templateDto }, 404: { description: "Not found" } },
       handler: async ({ params, body, auth }) => {
+        assertProviderConfigured(deps, body.provider);
         const t = await updateTemplate(db, auth.account.id, params.id, body, deps.clock());
         if (!t) throw new AppError("NOT_FOUND", "Template not found.");
         return { status: 200, body: await toDto(t, auth.account.currency as Currency) };
