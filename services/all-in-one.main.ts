@@ -39,12 +39,12 @@ async function main(): Promise<void> {
       url,
       database: config.database.kind,
       storage: config.storage.kind,
-      transcriber: infra.transcriber.name,
+      transcriber: infra.providers.speechProviders.join(" → "),
     },
     "Tyndau is running",
   );
   process.stdout.write(
-    `\n  Tyndau is running at ${url}\n  database: ${config.database.kind} · storage: ${config.storage.kind} · speech: ${infra.transcriber.name}\n\n`,
+    `\n  Tyndau is running at ${url}\n  database: ${config.database.kind} · storage: ${config.storage.kind} · speech: ${infra.providers.speechProviders.join(" → ")}\n\n`,
   );
 
   if (config.demo && !(await findUserByEmail(infra.database.db, DEMO_EMAIL))) {

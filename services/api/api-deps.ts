@@ -23,6 +23,8 @@ export interface ApiDeps {
   mailer: Mailer;
   /** Analysis providers configured on this server (templates may name only these). */
   analysisProviders: readonly string[];
+  /** Speech providers configured on this server (accounts may order only these). */
+  speechProviders: readonly string[];
   /** Card payment gateways by name (webhooks name theirs); new payments go to `defaultGateway`. */
   gateways: Record<string, PaymentGateway>;
   defaultGateway: string;

@@ -35,6 +35,7 @@ export async function startApi(
     scratchDir: infra.scratchDir,
     mailer: infra.mailer,
     analysisProviders: Object.keys(infra.analyzers),
+    speechProviders: infra.providers.speechProviders,
     ...createPaymentGateways(config),
   });
   const server = app.listen(config.port, config.host);

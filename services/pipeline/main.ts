@@ -16,8 +16,7 @@ export function pipelineDeps(
     database: infra.database,
     storage: infra.storage,
     audio: infra.audio,
-    transcriber: infra.transcriber,
-    analyzers: infra.analyzers,
+    providers: infra.providers,
     billing: createLedgerCallBilling(),
     mailer: infra.mailer,
     queue: infra.queue,
@@ -33,7 +32,7 @@ export async function startPipeline(config: Config, infra: Infrastructure, logge
     concurrency: config.pipelineConcurrency,
   });
   logger.info(
-    { concurrency: config.pipelineConcurrency, transcriber: infra.transcriber.name },
+    { concurrency: config.pipelineConcurrency, transcriber: infra.providers.speechProviders.join(" → ") },
     "pipeline workers started",
   );
 }

@@ -27,4 +27,9 @@ export interface AudioTools {
   split(filePath: string, channels: number, outDir: string): Promise<SplitResult>;
   /** Speech intervals of a mono file from ffmpeg silencedetect (speech = not silence). */
   speechIntervals(monoWavPath: string, durationSec: number): Promise<SpeechInterval[]>;
+  /**
+   * Writes [startSec, endSec) of a recording to outPath as 16-bit PCM WAV, keeping its sample rate and
+   * channels; sample-accurate, so times in the piece plus startSec are times in the original.
+   */
+  cut(filePath: string, startSec: number, endSec: number, outPath: string): Promise<void>;
 }

@@ -156,7 +156,29 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       });
       return trimSilenceIntervalsToSpeech(parseSilenceDetect(lines, durationSec), durationSec);
     },
+
+    async cut(filePath: string, startSec: number, endSec: number, outPath: string): Promise<void> {
+      if (!(Number.isFinite(startSec) && Number.isFinite(endSec) && startSec >= 0 && endSec > startSec)) {
+        throw new AppError("INTERNAL", `Cannot cut [${startSec}, ${endSec}) out of a recording.`, {
+          context: { filePath, startSec, endSec },
+        });
+      }
+      // -ss before -i on decoded PCM is sample-accurate (ffmpeg decodes and drops up to the point);
+      // -t then counts output samples, so the piece is exactly endSec − startSec long.
+      const cmd = (await command(filePath))
+        .inputOptions(["-nostdin", "-nostats", "-v", "error", "-ss", seconds(startSec)])
+        .output(outPath)
+        .outputOptions(["-map", "0:a:0", "-t", seconds(endSec - startSec), "-c:a", "pcm_s16le", "-f", "wav"]);
+      await runCommand(cmd).catch((err: unknown) => {
+        throw toolFailure(err, "The recording could not be cut.", { filePath, startSec, endSec });
+      });
+    },
   };
+}
+
+/** Seconds for an ffmpeg option, in microseconds precision without exponent notation. */
+function seconds(value: number): string {
+  return value.toFixed(6);
 }
 
 /**

@@ -49,6 +49,12 @@ const envSchema = z.object({
   YANDEX_FOLDER_ID: z.string().min(1).optional(),
   YANDEXGPT_MODEL_URI: z.string().min(1).optional(),
   YANDEX_LLM_URL: z.url().optional(),
+  SPEECHKIT_URL: z.url().optional(),
+  SPEECHKIT_OPERATION_URL: z.url().optional(),
+  SPEECHKIT_MODEL: z.string().min(1).default("general"),
+  SPEECH_PROVIDERS: z.string().optional(),
+  ANALYSIS_PROVIDERS: z.string().optional(),
+  PROVIDER_PRICING: z.string().optional(),
   TRANSCRIPTION_PROVIDER: z.enum(["auto", "pocketsphinx", "openai"]).default("auto"),
   PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
   PAYMENT_GATEWAY: z.enum(["sandbox", "cloudpayments"]).optional(),
@@ -131,6 +137,20 @@ export interface Config {
     };
   };
   transcriptionProvider: "pocketsphinx" | "openai";
+  /** Yandex SpeechKit (speech provider "yandex"), when YANDEX_API_KEY is set. */
+  speechkit:
+    | {
+        apiKey: string;
+        folderId: string | undefined;
+        sttUrl: string | undefined;
+        operationUrl: string | undefined;
+        model: string;
+      }
+    | undefined;
+  /** Server-wide fallback orders (accounts may set their own). */
+  providerOrder: { speech: string[]; analysis: string[] };
+  /** Our own cost of each provider, recorded per call (PROVIDER_PRICING, JSON). */
+  providerPricing: ProviderPricing;
   paymentWebhookSecret: string;
   /** Where new card payments go (unset: CloudPayments when configured, else the sandbox). */
   paymentGateway: "sandbox" | "cloudpayments" | undefined;
@@ -145,6 +165,36 @@ export interface Config {
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
 }
+
+const currencyCode = z.enum(["KZT", "RUB", "USD"]);
+const decimal = z.string().regex(/^\d{1,10}(\.\d{1,6})?$/, "a decimal string");
+const providerPricingSchema = z
+  .object({
+    speech: z
+      .record(
+        z.string(),
+        z.object({
+          perAudioMinute: decimal,
+          currency: currencyCode,
+          billingStepSec: z.number().int().positive().optional(),
+        }),
+      )
+      .optional(),
+    analysis: z
+      .record(
+        z.string(),
+        z.object({ per1kInputTokens: decimal, per1kOutputTokens: decimal, currency: currencyCode }),
+      )
+      .optional(),
+  })
+  .strict();
+export type ProviderPricing = z.infer<typeof providerPricingSchema>;
+
+const list = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -210,6 +260,35 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError("TRANSCRIPTION_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL.");
   }
 
+  let providerPricing: ProviderPricing = {};
+  if (e.PROVIDER_PRICING) {
+    let json: unknown;
+    try {
+      json = JSON.parse(e.PROVIDER_PRICING);
+    } catch {
+      throw new ConfigError("PROVIDER_PRICING is not valid JSON.");
+    }
+    const parsedPricing = providerPricingSchema.safeParse(json);
+    if (!parsedPricing.success)
+      throw new ConfigError(`PROVIDER_PRICING is invalid: ${parsedPricing.error.message}`);
+    providerPricing = parsedPricing.data;
+  }
+  const speechkit = e.YANDEX_API_KEY
+    ? {
+        apiKey: e.YANDEX_API_KEY,
+        folderId: e.YANDEX_FOLDER_ID,
+        sttUrl: e.SPEECHKIT_URL,
+        operationUrl: e.SPEECHKIT_OPERATION_URL,
+        model: e.SPEECHKIT_MODEL,
+      }
+    : undefined;
+  // Default speech order: the configured cloud recognizers (the chosen one first), PocketSphinx last.
+  const defaultSpeech = [
+    ...(transcriptionProvider === "openai" ? ["openai"] : []),
+    ...(speechkit ? ["yandex"] : []),
+    "pocketsphinx",
+  ];
+
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -224,6 +303,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
     },
     transcriptionProvider,
+    speechkit,
+    providerOrder: {
+      speech: e.SPEECH_PROVIDERS ? list(e.SPEECH_PROVIDERS) : defaultSpeech,
+      analysis: list(e.ANALYSIS_PROVIDERS),
+    },
+    providerPricing,
     analysis: {
       ...(e.OPENAI_API_KEY || e.OPENAI_ANALYSIS_BASE_URL
         ? {

@@ -4,6 +4,7 @@ import type { AudioTools } from "../audio/audio-tools.ts";
 import { createFfmpegAudioTools } from "../audio/ffmpeg-audio-tools.ts";
 import type { Config } from "../config/config.ts";
 import { type Database, migrateDatabase, openDatabase } from "../db/client.ts";
+import { createProviderUsage } from "../db/repositories/provider-usage.repository.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
 import { createGigaChatAnalyzer } from "../providers/analysis/gigachat-analyzer.ts";
@@ -12,12 +13,18 @@ import { createRulesAnalyzer } from "../providers/analysis/rules-analyzer.ts";
 import { createYandexGptAnalyzer } from "../providers/analysis/yandexgpt-analyzer.ts";
 import { createMailer } from "../providers/mail/create-mailer.ts";
 import type { Mailer } from "../providers/mail/mailer.ts";
+import {
+  createProviderRegistry,
+  type ProviderRegistry,
+  type ProviderRegistryOptions,
+} from "../providers/registry/provider-registry.ts";
 import { createObjectStorage } from "../providers/storage/create-object-storage.ts";
 import type { LocalObjectStorage } from "../providers/storage/local-object-storage.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 import { createOpenAiTranscriber } from "../providers/transcription/openai-transcriber.ts";
 import { createPocketSphinxTranscriber } from "../providers/transcription/pocketsphinx-transcriber.ts";
 import type { Transcriber } from "../providers/transcription/transcriber.ts";
+import { createYandexSpeechKitTranscriber } from "../providers/transcription/yandex-speechkit-transcriber.ts";
 import { createJobQueue, type JobQueue } from "../queue/job-queue.ts";
 
 /** What every Tyndau process shares, built once by its main.ts from the configuration. */
@@ -27,7 +34,8 @@ export interface Infrastructure {
   verifyFileSignature: ((key: string, expires: number, signature: string) => boolean) | undefined;
   audio: AudioTools;
   queue: JobQueue;
-  transcriber: Transcriber;
+  /** Speech and analysis providers with per-account order, fallback, retries, circuit breakers, usage. */
+  providers: ProviderRegistry;
   analyzers: Record<string, CallAnalyzer>;
   mailer: Mailer;
   scratchDir: string;
@@ -48,18 +56,43 @@ export async function openInfrastructure(
   const queue = createJobQueue(database, logger.child({ component: "queue" }));
   await queue.start();
   const local = storage.kind === "local" ? (storage as LocalObjectStorage) : undefined;
+  const audio = createFfmpegAudioTools();
+  const analyzers = createAnalyzers(config);
+  const scratchDir = path.join(os.tmpdir(), "tyndau");
+  const providers = createProviderRegistry({
+    transcribers: createTranscribers(config, audio),
+    analyzers,
+    defaults: config.providerOrder,
+    pricing: config.providerPricing as ProviderRegistryOptions["pricing"],
+    policy: {
+      // Files above a provider's request limit are cut at silences and stitched back.
+      "speech:openai": { chunking: { maxBytes: 24 * 1024 * 1024 } },
+      "speech:yandex": { chunking: { maxBytes: 40 * 1024 * 1024 }, timeoutPerAudioSecMs: 500 },
+      // PocketSphinx enforces its own time limit and needs no retries: it runs here.
+      "speech:pocketsphinx": { timeoutMs: 0, retries: 0 },
+      "analysis:rules": { timeoutMs: 0, retries: 0 },
+    },
+    speechLanguages: { pocketsphinx: ["en"] },
+    audio,
+    tmpDir: scratchDir,
+    logger: logger.child({ component: "providers" }),
+    onUsage: async (record) => {
+      if (record.accountId)
+        await createProviderUsage(database.db, { ...record, accountId: record.accountId });
+    },
+  });
   return {
     database,
     storage,
     verifyFileSignature: local
       ? (key, expires, signature) => local.verifySignature(key, expires, signature)
       : undefined,
-    audio: createFfmpegAudioTools(),
+    audio,
     queue,
-    transcriber: createTranscriber(config),
-    analyzers: createAnalyzers(config),
+    providers,
+    analyzers,
     mailer: createMailer(config.mail),
-    scratchDir: path.join(os.tmpdir(), "tyndau"),
+    scratchDir,
     async close() {
       await queue.stop();
       if (!overrides.database) await database.close();
@@ -88,13 +121,19 @@ export function createAnalyzers(config: Config): Record<string, CallAnalyzer> {
   return analyzers;
 }
 
-export function createTranscriber(config: Config): Transcriber {
-  if (config.transcriptionProvider === "openai") {
-    return createOpenAiTranscriber({
+/** The speech recognizers this server runs: PocketSphinx always, the cloud ones when configured. */
+export function createTranscribers(config: Config, audio: AudioTools): Record<string, Transcriber> {
+  const transcribers: Record<string, Transcriber> = { pocketsphinx: createPocketSphinxTranscriber() };
+  if (config.openai.apiKey || config.openai.baseUrl) {
+    transcribers.openai = createOpenAiTranscriber({
       apiKey: config.openai.apiKey,
       baseUrl: config.openai.baseUrl,
       model: config.openai.transcribeModel,
+      // Retries belong to the provider registry; the SDK's own would multiply them.
+      maxRetries: 0,
+      audio,
     });
   }
-  return createPocketSphinxTranscriber();
+  if (config.speechkit) transcribers.yandex = createYandexSpeechKitTranscriber(config.speechkit);
+  return transcribers;
 }

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { synthesizeCall } from "../../scripts/fixtures/synthesize-call.ts";
+import { findProviderUsageOfCall } from "../../shared/db/repositories/provider-usage.repository.ts";
 import { pushRecording, registerOwner, waitForCall } from "../harness/api-client.ts";
 import { type OpenAiEmulator, startOpenAiEmulator } from "../harness/openai-emulator.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
@@ -137,10 +138,27 @@ describe("analysis by an OpenAI-compatible server", () => {
     expect(emulator.chatRequests[0]?.body.response_format).toMatchObject({ type: "json_schema" });
     expect(sent).toContain("[PHONE");
     expect(longestDigitRun(sent)).toBeLessThan(7);
+
+    // Our own cost of each provider is recorded per call, apart from the customer's price.
+    const usage = await findProviderUsageOfCall(app.database.db, owner.accountId, String(pushed.body.callId));
+    const speech = usage.filter((u) => u.kind === "speech");
+    expect(speech.map((u) => u.provider)).toEqual(["pocketsphinx", "pocketsphinx"]);
+    expect(speech.every((u) => u.outcome === "ok" && u.audioSec > 0)).toBe(true);
+    const analysisUsage = usage.filter((u) => u.kind === "analysis");
+    expect(analysisUsage).toHaveLength(1);
+    expect(analysisUsage[0]).toMatchObject({ provider: "openai-compatible", outcome: "ok" });
+    expect(analysisUsage[0]!.inputTokens).toBeGreaterThan(0);
   });
 
   it("refuses a template naming a provider this server is not configured for", async () => {
     const owner = await registerOwner(app.baseUrl);
+    const settings = await owner.client.patch("/api/v1/account", {
+      speechLanguage: "ru",
+      speechProviders: ["pocketsphinx"],
+      analysisProviders: ["openai-compatible", "rules"],
+    });
+    expect(settings.body).toMatchObject({ speechLanguage: "ru", speechProviders: ["pocketsphinx"] });
+    expect((await owner.client.patch("/api/v1/account", { speechProviders: ["yandex"] })).status).toBe(400);
     const res = await owner.client.post<{ error: { code: string; message: string } }>("/api/v1/templates", {
       name: "GigaChat checks",
       provider: "gigachat",

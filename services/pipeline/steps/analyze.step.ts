@@ -66,7 +66,7 @@ export async function answerTemplates(
   };
 
   for (const template of templates) {
-    const analyzer = deps.analyzers[template.provider];
+    const analyzer = deps.providers.analyzerFor(account ?? {}, template.provider, { callId: call.id });
     const base = {
       accountId: job.accountId,
       callId: job.callId,
@@ -75,15 +75,6 @@ export async function answerTemplates(
       templateName: template.name,
       provider: template.provider,
     };
-    if (!analyzer) {
-      await saveAnalysis(deps.database.db, {
-        ...base,
-        status: "failed",
-        errorCode: "ANALYSIS_FAILED",
-        errorMessage: `The analysis provider "${template.provider}" is not configured on this server.`,
-      });
-      continue;
-    }
     try {
       const result = await analyzer.analyze({
         template: {
@@ -103,7 +94,8 @@ export async function answerTemplates(
         ...a,
         evidence: a.evidence.map((e) => ({ ...e, text: original(e) })),
       }));
-      await saveAnalysis(deps.database.db, { ...base, status: "done", answers });
+      // The provider that answered (a fallback when the template's own one failed or is unavailable).
+      await saveAnalysis(deps.database.db, { ...base, provider: result.provider, status: "done", answers });
     } catch (error) {
       // A transient provider failure retries the whole step; a permanent one is recorded on this template only.
       if (isAppError(error) && error.retryable) throw error;

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { computeConversationMetrics } from "../../../shared/analytics/conversation-metrics.ts";
 import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
+import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
 import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
@@ -27,6 +28,8 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
     }
   };
 
+  const account = await getAccount(deps.database.db, job.accountId);
+  const transcriber = deps.providers.transcriberFor(account ?? {}, { callId: call.id });
   const { metrics, transcript } = await withScratchDir(deps.tmpDir, async (dir) => {
     const original = path.join(dir, "recording");
     await lap("download", () => deps.storage.download(call.recordingKey!, original));
@@ -34,11 +37,11 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
 
     if (split.kind === "mono") {
       const result = await lap("transcribe", () =>
-        deps.transcriber.transcribe({ filePath: split.mono, durationSec }),
+        transcriber.transcribe({ filePath: split.mono, durationSec }),
       );
       const transcript: CallTranscript = {
         language: result.language,
-        provider: deps.transcriber.name,
+        provider: result.provider,
         segments: mergeDialogue([{ speaker: "unknown", segments: result.segments }]),
       };
       return { metrics: null, transcript };
@@ -46,22 +49,30 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
 
     const [operatorFile, clientFile] =
       call.operatorChannel === "right" ? [split.right, split.left] : [split.left, split.right];
-    const metrics: CallMetrics = await lap("measure", async () => {
-      const [operator, client] = await Promise.all([
+    const [operatorSpeech, clientSpeech] = await lap("measure", () =>
+      Promise.all([
         deps.audio.speechIntervals(operatorFile, durationSec),
         deps.audio.speechIntervals(clientFile, durationSec),
-      ]);
-      return computeConversationMetrics({ operator, client, durationSec });
+      ]),
+    );
+    const metrics: CallMetrics = computeConversationMetrics({
+      operator: operatorSpeech,
+      client: clientSpeech,
+      durationSec,
     });
+    // The measured speech intervals also place text for recognizers that return none of their own times.
     const [operatorText, clientText] = await lap("transcribe", () =>
       Promise.all([
-        deps.transcriber.transcribe({ filePath: operatorFile, durationSec }),
-        deps.transcriber.transcribe({ filePath: clientFile, durationSec }),
+        transcriber.transcribe({ filePath: operatorFile, durationSec, intervals: operatorSpeech }),
+        transcriber.transcribe({ filePath: clientFile, durationSec, intervals: clientSpeech }),
       ]),
     );
     const transcript: CallTranscript = {
       language: operatorText.language,
-      provider: deps.transcriber.name,
+      provider:
+        operatorText.provider === clientText.provider
+          ? operatorText.provider
+          : `${operatorText.provider}+${clientText.provider}`,
       segments: mergeDialogue([
         { speaker: "operator", segments: operatorText.segments },
         { speaker: "client", segments: clientText.segments },

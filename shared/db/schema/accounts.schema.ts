@@ -1,6 +1,10 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, money, tstz } from "./columns.ts";
+
+/** Languages an account can ask speech-to-text for; "auto" lets the provider detect among them. */
+export const speechLanguages = ["ru", "kk", "en", "auto"] as const;
+export type SpeechLanguage = (typeof speechLanguages)[number];
 
 export const accounts = pgTable(
   "accounts",
@@ -15,11 +19,27 @@ export const accounts = pgTable(
     retentionDays: integer("retention_days"),
     maskPersonalData: boolean("mask_personal_data").notNull().default(true),
     lowBalanceThreshold: money("low_balance_threshold"),
+    speechLanguage: text("speech_language", { enum: speechLanguages }).notNull().default("auto"),
+    /**
+     * Speech-to-text provider names in fallback order (e.g. ["yandex", "openai"]); empty = the
+     * server's default order (SPEECH_PROVIDERS).
+     */
+    speechProviders: jsonb("speech_providers").$type<string[]>().notNull().default([]),
+    /**
+     * Analysis providers tried, in order, when a template's own provider fails or is not configured;
+     * empty = the server's default order.
+     */
+    analysisProviders: jsonb("analysis_providers").$type<string[]>().notNull().default([]),
     closedAt: tstz("closed_at"),
     deletionRequestedAt: tstz("deletion_requested_at"),
     createdAt: createdAt(),
   },
-  (t) => [check("accounts_currency_check", sql`${t.currency} in ('KZT','RUB','USD')`)],
+  (t) => [
+    check("accounts_currency_check", sql`${t.currency} in ('KZT','RUB','USD')`),
+    check("accounts_speech_language_check", sql`${t.speechLanguage} in ('ru','kk','en','auto')`),
+    check("accounts_speech_providers_array", sql`jsonb_typeof(${t.speechProviders}) = 'array'`),
+    check("accounts_analysis_providers_array", sql`jsonb_typeof(${t.analysisProviders}) = 'array'`),
+  ],
 );
 
 export const users = pgTable(

@@ -149,6 +149,57 @@ describe("createOpenAiTranscriber against the emulator", () => {
     expect(requests[0]?.fields["timestamp_granularities[]"]).toBeUndefined();
   });
 
+  it("places a gpt-4o text-only answer on the speech intervals it is given", async () => {
+    const { baseUrl } = await emulate(() => ({
+      kind: "transcription",
+      text: "Hello, thank you for calling. My name is Anna.",
+    }));
+    const transcriber = createOpenAiTranscriber({
+      apiKey: API_KEY,
+      baseUrl,
+      model: "gpt-4o-mini-transcribe",
+      maxRetries: 0,
+    });
+    const result = await transcriber.transcribe({
+      filePath: wavPath,
+      durationSec: 2,
+      intervals: [
+        { startSec: 0.1, endSec: 1.0 },
+        { startSec: 1.3, endSec: 1.9 },
+      ],
+    });
+    expect(result.segments).toEqual([
+      { startSec: 0.1, endSec: 1.0, text: "Hello, thank you for calling." },
+      { startSec: 1.3, endSec: 1.9, text: "My name is Anna." },
+    ]);
+  });
+
+  it("finds the intervals itself for a text-only model when given the audio tools", async () => {
+    const { baseUrl } = await emulate(() => ({ kind: "transcription", text: "One two. Three four." }));
+    const seen: string[] = [];
+    const transcriber = createOpenAiTranscriber({
+      apiKey: API_KEY,
+      baseUrl,
+      model: "gpt-4o-transcribe",
+      maxRetries: 0,
+      audio: {
+        speechIntervals: async (path) => {
+          seen.push(path);
+          return [
+            { startSec: 0.2, endSec: 0.7 },
+            { startSec: 1.2, endSec: 1.7 },
+          ];
+        },
+      },
+    });
+    const result = await transcriber.transcribe({ filePath: wavPath, durationSec: 2 });
+    expect(seen).toEqual([wavPath]);
+    expect(result.segments.map((s) => [s.startSec, s.text])).toEqual([
+      [0.2, "One two."],
+      [1.2, "Three four."],
+    ]);
+  });
+
   it("spans the whole recording when verbose_json carries no segments", async () => {
     const { baseUrl } = await emulate(() => ({ kind: "transcription", text: "Only text.", segments: null }));
     const transcriber = createOpenAiTranscriber({
@@ -192,7 +243,7 @@ describe("createOpenAiTranscriber against the emulator", () => {
     });
     const err = await failure(transcriber.transcribe({ filePath: wavPath, durationSec: 2 }));
     expect(err).toMatchObject({ code: "TRANSCRIPTION_FAILED", retryable: true });
-    expect(err.context).toMatchObject({ status: 429, retryAfter: "7" });
+    expect(err.context).toMatchObject({ status: 429, retryAfter: "7", retryAfterSec: 7 });
   });
 
   it("a 400 becomes a non-retryable TRANSCRIPTION_FAILED", async () => {

@@ -5,7 +5,9 @@
 import { createReadStream } from "node:fs";
 import OpenAI from "openai";
 import { z } from "zod";
+import type { AudioTools, SpeechInterval } from "../../audio/audio-tools.ts";
 import { AppError } from "../../errors/app-error.ts";
+import { parseRetryAfterSec } from "../registry/resilience.ts";
 import type { TranscribedSegment, TranscribeInput, Transcriber, TranscriptionResult } from "./transcriber.ts";
 
 export interface OpenAiTranscriberOptions {
@@ -17,8 +19,16 @@ export interface OpenAiTranscriberOptions {
   model: string;
   /** Per attempt, milliseconds. */
   timeoutMs?: number;
-  /** SDK-level retries of connection errors, 408/409/429 and 5xx, with backoff honouring Retry-After. */
+  /**
+   * SDK-level retries of connection errors, 408/409/429 and 5xx, with backoff honouring Retry-After.
+   * Set 0 when the provider registry does the retrying, so retries are not multiplied.
+   */
   maxRetries?: number;
+  /**
+   * For models that answer with text only (gpt-4o-*-transcribe): finds the file's speech intervals
+   * when the caller passed none, so the text can be placed on them instead of over the whole file.
+   */
+  audio?: Pick<AudioTools, "speechIntervals">;
 }
 
 const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -98,9 +108,13 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
         );
       }
       const body = parsed.data;
+      const timed = body.segments && body.segments.length > 0;
+      const segments = timed
+        ? toSegments(body.segments)
+        : placeTextOnIntervals(body.text ?? "", await intervalsOf(input, options.audio), input.durationSec);
       return {
         language: toLanguageCode(body.language) ?? input.language ?? "und",
-        segments: toSegments(body.segments, body.text, input.durationSec),
+        segments,
         usage: { audioSec: input.durationSec },
       };
     },
@@ -109,17 +123,116 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
 
 function toSegments(
   segments: { start: number; end: number; text: string }[] | null | undefined,
-  text: string | undefined,
+): TranscribedSegment[] {
+  return (segments ?? [])
+    .map((s) => ({ startSec: s.start, endSec: s.end, text: s.text.trim() }))
+    .filter((s) => s.text !== "");
+}
+
+/**
+ * The caller's intervals, or silence detection's when an audio adapter was given. A failure to detect
+ * only costs precision (the text then spans the whole file): the paid transcription is not thrown away.
+ */
+async function intervalsOf(
+  input: TranscribeInput,
+  audio: Pick<AudioTools, "speechIntervals"> | undefined,
+): Promise<readonly SpeechInterval[]> {
+  if (input.intervals) return input.intervals;
+  if (!audio) return [];
+  try {
+    return await audio.speechIntervals(input.filePath, input.durationSec);
+  } catch {
+    return [];
+  }
+}
+
+/** A sentence shorter than this many words on either side of a split is not worth moving the split for. */
+const MAX_SENTENCE_SNAP_WORDS = 3;
+
+/**
+ * Places an untimed transcript on the recording's speech intervals: the words are spread over the
+ * intervals in order, each interval getting a share proportional to its duration (word k of n sits at
+ * (k + ½)/n of the total speech time), then each split between two intervals is moved by up to
+ * MAX_SENTENCE_SNAP_WORDS words to the nearest sentence end, because people pause between sentences.
+ * Intervals that get no words are dropped. Without intervals the text spans [0, durationSec].
+ */
+export function placeTextOnIntervals(
+  text: string,
+  intervals: readonly SpeechInterval[],
   durationSec: number,
 ): TranscribedSegment[] {
-  if (segments && segments.length > 0) {
-    return segments
-      .map((s) => ({ startSec: s.start, endSec: s.end, text: s.text.trim() }))
-      .filter((s) => s.text !== "");
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== "");
+  if (words.length === 0) return [];
+  const spans = intervals
+    .filter((i) => i.endSec > i.startSec)
+    .slice()
+    .sort((a, b) => a.startSec - b.startSec);
+  const totalSec = spans.reduce((sum, s) => sum + (s.endSec - s.startSec), 0);
+  if (spans.length === 0 || !(totalSec > 0)) {
+    return [{ startSec: 0, endSec: durationSec, text: words.join(" ") }];
   }
-  // Without timestamps the whole text can only be placed over the whole recording.
-  const whole = text?.trim() ?? "";
-  return whole === "" ? [] : [{ startSec: 0, endSec: durationSec, text: whole }];
+
+  // owner[k] = index of the span word k falls in; non-decreasing in k.
+  const owner: number[] = [];
+  let span = 0;
+  let spanEnd = spans[0]!.endSec - spans[0]!.startSec;
+  for (let k = 0; k < words.length; k++) {
+    const position = ((k + 0.5) / words.length) * totalSec;
+    while (position > spanEnd && span < spans.length - 1) {
+      span++;
+      spanEnd += spans[span]!.endSec - spans[span]!.startSec;
+    }
+    owner.push(span);
+  }
+  snapSplitsToSentenceEnds(words, owner);
+
+  const segments: TranscribedSegment[] = [];
+  for (let k = 0; k < words.length; ) {
+    const s = owner[k]!;
+    let end = k;
+    while (end < words.length && owner[end] === s) end++;
+    const interval = spans[s]!;
+    segments.push({
+      startSec: interval.startSec,
+      endSec: interval.endSec,
+      text: words.slice(k, end).join(" "),
+    });
+    k = end;
+  }
+  return segments;
+}
+
+/**
+ * Moves each boundary between two spans' words to the closest sentence end within reach, keeping at
+ * least one word on each side. A boundary that already follows a sentence end stays.
+ */
+function snapSplitsToSentenceEnds(words: readonly string[], owner: number[]): void {
+  const endsSentence = (k: number) => /[.!?…]["»”)]*$/.test(words[k] ?? "");
+  for (let b = 1; b < words.length; b++) {
+    if (owner[b] === owner[b - 1]) continue;
+    // Boundary b: words[b-1] is the last of one span, words[b] the first of the next.
+    if (endsSentence(b - 1)) continue;
+    const left = owner[b - 1]!;
+    const right = owner[b]!;
+    let groupStart = b - 1;
+    while (groupStart > 0 && owner[groupStart - 1] === left) groupStart--;
+    let groupEnd = b;
+    while (groupEnd + 1 < words.length && owner[groupEnd + 1] === right) groupEnd++;
+    let best: number | undefined;
+    for (let shift = 1; shift <= MAX_SENTENCE_SNAP_WORDS && best === undefined; shift++) {
+      // Earlier: the left span ends sooner (keeps ≥1 word); later: the right span starts later (keeps ≥1).
+      const earlier = b - shift;
+      if (earlier > groupStart && endsSentence(earlier - 1)) best = earlier;
+      else if (b + shift <= groupEnd && endsSentence(b + shift - 1)) best = b + shift;
+    }
+    if (best === undefined) continue;
+    if (best < b) for (let k = best; k < b; k++) owner[k] = right;
+    else for (let k = b; k < best; k++) owner[k] = left;
+    b = Math.max(b, best);
+  }
 }
 
 export function toLanguageCode(language: string | undefined): string | undefined {
@@ -153,6 +266,12 @@ function toAppError(err: unknown, model: string): AppError {
   if (err instanceof OpenAI.APIError) {
     const status = err.status;
     const retryAfter = err.headers?.get("retry-after") ?? undefined;
+    // OpenAI also sends retry-after-ms; either becomes the seconds the registry's retry honours.
+    const retryAfterMs = Number(err.headers?.get("retry-after-ms") ?? Number.NaN);
+    const retryAfterSec =
+      Number.isFinite(retryAfterMs) && retryAfterMs >= 0
+        ? retryAfterMs / 1000
+        : parseRetryAfterSec(retryAfter);
     const retryable =
       status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
     return new AppError(
@@ -161,7 +280,12 @@ function toAppError(err: unknown, model: string): AppError {
       {
         retryable,
         cause: err,
-        context: { ...context, status, ...(retryAfter === undefined ? {} : { retryAfter }) },
+        context: {
+          ...context,
+          status,
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+          ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+        },
       },
     );
   }

@@ -1,3 +1,5 @@
+import type { SpeechInterval } from "../../audio/audio-tools.ts";
+
 export interface TranscribedWord {
   word: string;
   startSec: number;
@@ -25,6 +27,12 @@ export interface TranscribeInput {
   durationSec: number;
   /** Requested language, or undefined for the provider's default/auto. */
   language?: string;
+  /**
+   * This file's speech intervals from silence detection (seconds from its start), when the caller has
+   * them: providers that return text without timestamps place it on them; a chunked run reuses them
+   * to choose its cut points.
+   */
+  intervals?: readonly SpeechInterval[];
   signal?: AbortSignal;
 }
 

@@ -3,6 +3,7 @@ import {
   type AccountRow,
   updateAccountSettings,
 } from "../../../../shared/db/repositories/accounts.repository.ts";
+import { AppError } from "../../../../shared/errors/app-error.ts";
 import { Money, moneyFromDb } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -15,6 +16,9 @@ const accountDto = z.object({
   retentionDays: z.number().int().nullable(),
   maskPersonalData: z.boolean(),
   lowBalanceThreshold: z.string().nullable(),
+  speechLanguage: z.enum(["ru", "kk", "en", "auto"]),
+  speechProviders: z.array(z.string()),
+  analysisProviders: z.array(z.string()),
   createdAt: z.string(),
 });
 
@@ -30,6 +34,12 @@ const patchBody = z
       .refine(Money.isValidAmount, "a decimal amount such as 5000.00")
       .refine((v) => !v.startsWith("-"), "must not be negative")
       .nullable(),
+    /** The language calls are recognised in (auto: the recognizer decides). */
+    speechLanguage: z.enum(["ru", "kk", "en", "auto"]),
+    /** Speech-to-text providers in fallback order ([]: the server's default order). */
+    speechProviders: z.array(z.string().min(1).max(40)).max(10),
+    /** Analysis providers tried after a template's own one fails ([]: the server's default). */
+    analysisProviders: z.array(z.string().min(1).max(40)).max(10),
   })
   .partial()
   .refine((b) => Object.keys(b).length > 0, "nothing to change");
@@ -45,6 +55,9 @@ function toDto(a: AccountRow): z.infer<typeof accountDto> {
     lowBalanceThreshold: a.lowBalanceThreshold
       ? moneyFromDb(a.lowBalanceThreshold, a.currency).toFixed(2)
       : null,
+    speechLanguage: a.speechLanguage,
+    speechProviders: a.speechProviders,
+    analysisProviders: a.analysisProviders,
     createdAt: a.createdAt.toISOString(),
   };
 }
@@ -69,6 +82,28 @@ export function accountRoutes(deps: ApiDeps): AnyRoute[] {
       body: patchBody,
       responses: { 200: { description: "Updated", schema: accountDto } },
       handler: async ({ body, auth }) => {
+        const unknown = (asked: string[] | undefined, known: readonly string[]) =>
+          (asked ?? []).filter((p) => !known.includes(p));
+        const badSpeech = unknown(body.speechProviders, deps.speechProviders);
+        const badAnalysis = unknown(body.analysisProviders, deps.analysisProviders);
+        if (badSpeech.length + badAnalysis.length > 0) {
+          throw new AppError(
+            "VALIDATION_FAILED",
+            `Not configured on this server: ${[...badSpeech, ...badAnalysis].join(", ")}.`,
+            {
+              details: [
+                ...badSpeech.map((p) => ({
+                  path: "body.speechProviders",
+                  message: `unknown provider ${p}; available: ${deps.speechProviders.join(", ")}`,
+                })),
+                ...badAnalysis.map((p) => ({
+                  path: "body.analysisProviders",
+                  message: `unknown provider ${p}; available: ${deps.analysisProviders.join(", ")}`,
+                })),
+              ],
+            },
+          );
+        }
         const { lowBalanceThreshold, ...rest } = body;
         const patch = {
           ...rest,
