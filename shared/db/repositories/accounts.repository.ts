@@ -76,7 +76,16 @@ export async function setAccountStatus(
 }
 
 export type AccountSettings = Partial<
-  Pick<AccountRow, "company" | "retentionDays" | "maskPersonalData" | "lowBalanceThreshold">
+  Pick<
+    AccountRow,
+    | "company"
+    | "retentionDays"
+    | "maskPersonalData"
+    | "lowBalanceThreshold"
+    | "speechLanguage"
+    | "speechProviders"
+    | "analysisProviders"
+  >
 >;
 
 export async function updateAccountSettings(
