@@ -8,6 +8,7 @@ import { createStaffUser } from "../../shared/accounts/create-staff-user.ts";
 import { voidExpiredBonuses } from "../../shared/billing/bonus-expiry.ts";
 import { findLedgerViolations } from "../../shared/db/repositories/ledger.repository.ts";
 import { apiClient, pushRecording, registerOwner, waitForCall } from "../harness/api-client.ts";
+import { validBin } from "../harness/kz-ids.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
 
 /** Billing through HTTP on the production configuration (PostgreSQL, S3, real secrets). */
@@ -30,16 +31,6 @@ afterAll(async () => {
   await app?.close();
   await fs.rm(workDir, { recursive: true, force: true });
 });
-
-/** A 12-digit BIN/IIN: the 11 given digits and the Kazakh control digit (weights 1..11, then 3..11,1,2). */
-function validBin(first11: string): string {
-  const digits = [...first11].map(Number);
-  const weigh = (w: number[]) => digits.reduce((s, d, i) => s + d * w[i]!, 0) % 11;
-  let check = weigh([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  if (check === 10) check = weigh([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
-  if (check === 10) throw new Error("no valid control digit for these 11 digits");
-  return `${first11}${check}`;
-}
 
 /** Delivers a sandbox gateway notification as the gateway would: raw JSON signed with the webhook secret. */
 async function sandboxWebhook(body: Record<string, unknown>, secret = app.config.paymentWebhookSecret) {
