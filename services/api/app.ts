@@ -22,6 +22,7 @@ import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { billingRoutes } from "./routes/billing/billing.routes.ts";
 import { invoicesRoutes } from "./routes/billing/invoices.routes.ts";
 import { paymentsRoutes } from "./routes/billing/payments.routes.ts";
+import { reportsRoutes } from "./routes/reports/reports.routes.ts";
 import { sandboxCheckoutRoutes } from "./routes/billing/sandbox-checkout.routes.ts";
 import { callsRoutes } from "./routes/calls/calls.routes.ts";
 import { filesRoutes } from "./routes/files/files.routes.ts";
@@ -42,6 +43,8 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...accountRoutes(deps),
     ...sourcesRoutes(deps),
     ...ingestRoutes(deps),
+    // Before callsRoutes: /calls/export.csv must not be taken for /calls/{id}.
+    ...reportsRoutes(deps),
     ...callsRoutes(deps),
     // Before templatesRoutes: /templates/library must not be taken for /templates/{id}.
     ...templateLibraryRoutes(deps),

@@ -1,176 +1,313 @@
-// The walking skeleton's web app: sign in, the calls list, one call's report with its audio.
-// Issue #6 replaces it with the full managers' and owners' app.
-const $ = (id) => document.getElementById(id);
-const state = { token: sessionStorage.getItem("tyndau.token") };
+// Tyndau's web app: plain ES modules, hash routes (#/calls, #/calls/<id>, …), no build step.
+import { ApiError, api, session } from "./lib/api.js";
+import { h, select } from "./lib/dom.js";
+import { lang, languageChoices, preferredLang, setLang, setScope, t } from "./lib/i18n.js";
 
-async function api(path, options = {}) {
-  const res = await fetch(path, {
-    ...options,
-    headers: {
-      "content-type": "application/json",
-      ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
-    },
-  });
-  if (res.status === 401) {
-    signOut();
-    throw new Error("Please sign in again.");
+const main = document.getElementById("main");
+const topbar = document.getElementById("topbar");
+const announcer = document.getElementById("announcer");
+
+const state = { me: null, afterSignIn: null, renderId: 0, disposers: [] };
+
+const lazy = (file, name) => async (ctx) => (await import(file))[name](ctx);
+
+/** Routes: pattern on the path after "#", the page, who may open it (the API decides in the end). */
+const routes = [
+  { re: /^\/signin$/, page: lazy("./pages/auth.js", "signInPage"), public: true },
+  { re: /^\/signup$/, page: lazy("./pages/auth.js", "signUpPage"), public: true },
+  { re: /^\/calls$/, page: lazy("./pages/calls.js", "callsPage"), nav: "calls" },
+  { re: /^\/calls\/([0-9a-f-]{36})$/, page: lazy("./pages/call.js", "callPage"), nav: "calls" },
+  { re: /^\/dashboard$/, page: lazy("./pages/dashboard.js", "dashboardPage"), nav: "dashboard" },
+  { re: /^\/templates$/, page: lazy("./pages/templates.js", "templatesPage"), nav: "templates" },
+  {
+    re: /^\/templates\/(new|[0-9a-f-]{36})$/,
+    page: lazy("./pages/templates.js", "templateEditorPage"),
+    nav: "templates",
+  },
+  { re: /^\/sources$/, page: lazy("./pages/sources.js", "sourcesPage"), nav: "sources" },
+  { re: /^\/billing$/, page: lazy("./pages/billing.js", "billingPage"), nav: "billing" },
+  { re: /^\/account$/, page: lazy("./pages/account.js", "accountPage"), nav: "account" },
+];
+
+/** Navigation; `owner: true` items are hidden from managers (the API refuses them anyway). */
+const navItems = [
+  { id: "calls", href: "#/calls" },
+  { id: "dashboard", href: "#/dashboard" },
+  { id: "templates", href: "#/templates" },
+  { id: "sources", href: "#/sources", owner: true },
+  { id: "billing", href: "#/billing", owner: true },
+  { id: "account", href: "#/account" },
+];
+
+const isOwner = (me) => me?.user.role === "owner";
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "");
+  const [path, qs = ""] = raw.split("?");
+  return { path: path || "/", query: new URLSearchParams(qs) };
+}
+
+function navigate(path) {
+  if (location.hash === `#${path}`) render();
+  else location.hash = `#${path}`;
+}
+
+function announce(text) {
+  announcer.textContent = "";
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}
+
+async function loadMe() {
+  if (!session.token) return null;
+  try {
+    return await api.get("/api/v1/me");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
   }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-  return body;
 }
 
-function signOut() {
-  state.token = null;
-  sessionStorage.removeItem("tyndau.token");
-  location.hash = "#/signin";
+function renderTopbar(route) {
+  const langSelect = select(
+    { id: "lang-select", class: "compact", onChange: (e) => changeLang(e.target.value) },
+    languageChoices(),
+  );
+  langSelect.value = route?.public ? preferredLang() : lang();
+  const langField = h(
+    "div",
+    { class: "lang" },
+    h("label", { for: "lang-select", class: "visually-hidden" }, t("nav.language")),
+    langSelect,
+  );
+  const me = state.me;
+  if (!me || route?.public) {
+    topbar.replaceChildren(
+      h(
+        "div",
+        { class: "topbar-inner" },
+        h("span", { class: "brand" }, "Tyndau"),
+        h("div", { class: "tools" }, langField),
+      ),
+    );
+    return;
+  }
+  const items = navItems.filter((item) => !item.owner || isOwner(me));
+  const nav = h(
+    "nav",
+    { id: "main-nav", "aria-label": t("nav.label") },
+    h(
+      "ul",
+      {},
+      items.map((item) =>
+        h(
+          "li",
+          {},
+          h(
+            "a",
+            {
+              href: item.href,
+              "aria-current": route?.nav === item.id ? "page" : undefined,
+              "data-nav": item.id,
+            },
+            t(`nav.${item.id}`),
+          ),
+        ),
+      ),
+    ),
+  );
+  const toggle = h(
+    "button",
+    {
+      type: "button",
+      class: "menu-toggle",
+      "aria-expanded": "false",
+      "aria-controls": "main-nav",
+      onClick: () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        toggle.setAttribute("aria-expanded", String(open));
+        topbar.classList.toggle("nav-open", open);
+      },
+    },
+    t("nav.menu"),
+  );
+  topbar.classList.remove("nav-open");
+  topbar.replaceChildren(
+    h(
+      "div",
+      { class: "topbar-inner" },
+      h("a", { class: "brand", href: "#/calls" }, "Tyndau"),
+      toggle,
+      nav,
+      h(
+        "div",
+        { class: "tools" },
+        langField,
+        h(
+          "span",
+          { class: "who" },
+          h("span", { class: "who-email" }, me.user.email),
+          " · ",
+          t(`role.${me.user.role}`),
+        ),
+        h("button", { type: "button", class: "link-button", onClick: signOut }, t("nav.signOut")),
+      ),
+    ),
+  );
 }
 
-const fmtTime = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
-const statusText = {
-  received: "Received, waiting to be processed",
-  awaiting_funds: "Waiting for a top-up",
-  processing: "Processing",
-  done: "Done",
-  failed: "Failed",
+function changeLang(value) {
+  setLang(value);
+  render();
+}
+
+async function signOut() {
+  try {
+    await api.post("/api/v1/auth/logout");
+  } catch {
+    // The token may already be gone; signing out locally is what matters.
+  }
+  session.token = null;
+  state.me = null;
+  navigate("/signin");
+}
+
+/** After sign-in or sign-up: keep the session and go where the user was heading. */
+function signedIn(result) {
+  session.token = result.token;
+  state.me = { user: result.user, account: result.account };
+  const target = state.afterSignIn && state.afterSignIn !== "/signin" ? state.afterSignIn : "/calls";
+  state.afterSignIn = null;
+  navigate(target);
+}
+
+session.onUnauthenticated = () => {
+  state.me = null;
+  state.afterSignIn = parseHash().path;
+  sessionStorage.setItem("tyndau.notice", "auth.sessionEnded");
+  navigate("/signin");
 };
 
-function show(section) {
-  for (const id of ["signin", "calls", "call"]) $(id).hidden = id !== section;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  for (const c of children) node.append(c);
-  return node;
-}
-
-async function renderCalls() {
-  show("calls");
-  const me = await api("/api/v1/me");
-  $("who").textContent = `${me.user.email} · ${me.account.company}`;
-  if (me.user.role === "owner") {
-    const b = await api("/api/v1/billing/balance");
-    $("balance").textContent = `Balance: ${b.available} ${b.currency} available (bonus ${b.bonus})`;
-  }
-  const { items } = await api("/api/v1/calls?limit=100");
-  const body = $("calls-body");
-  body.replaceChildren(
-    ...items.map((c) => {
-      const row = el(
-        "tr",
-        { className: "link", tabIndex: 0 },
-        el("td", { textContent: new Date(c.createdAt).toLocaleString() }),
-        el("td", { textContent: c.operator.name ?? c.operator.externalId ?? "—" }),
-        el("td", { textContent: c.direction ?? "—" }),
-        el("td", { textContent: c.durationSec == null ? "—" : fmtTime(c.durationSec) }),
-        el("td", { textContent: statusText[c.status] ?? c.status }),
-      );
-      const open = () => (location.hash = `#/calls/${c.id}`);
-      row.addEventListener("click", open);
-      row.addEventListener("keydown", (e) => e.key === "Enter" && open());
-      return row;
-    }),
-  );
-  if (items.length === 0)
-    body.replaceChildren(el("tr", {}, el("td", { colSpan: 5, textContent: "No calls yet." })));
-}
-
-async function renderCall(id) {
-  show("call");
-  const call = await api(`/api/v1/calls/${id}`);
-  $("call-title").textContent = `Call ${call.externalId ?? call.id} · ${call.operator.name ?? ""}`;
-  $("call-status").textContent =
-    (statusText[call.status] ?? call.status) +
-    (call.error ? ` — ${call.error.message}` : "") +
-    (call.mono ? " · mono recording: speakers cannot be told apart" : "");
-  const player = $("player");
-  // A short-lived signed link (the audio element cannot send the bearer token itself).
-  const audio = await api(`/api/v1/calls/${id}/audio?redirect=false`);
-  player.src = audio.url;
-  const segments = call.transcript?.segments ?? [];
-  const items = segments.map((s) => {
-    const li = el(
-      "li",
-      { className: s.speaker, tabIndex: 0 },
-      el("time", { textContent: fmtTime(s.startSec) }),
-      `${s.speaker}: ${s.text}`,
+function errorView(error) {
+  if (error instanceof ApiError && error.status === 403) {
+    return h(
+      "section",
+      { class: "page narrow", "data-error": "403" },
+      h("h1", { tabindex: "-1" }, t("error.forbiddenTitle")),
+      h("p", {}, t("error.forbidden")),
+      h("p", { class: "muted" }, `${error.status} ${error.code}: ${error.message}`),
+      h("p", {}, h("a", { href: "#/calls" }, t("error.backToCalls"))),
     );
-    const seek = () => {
-      player.currentTime = s.startSec;
-      player.play().catch(() => {});
-    };
-    li.addEventListener("click", seek);
-    li.addEventListener("keydown", (e) => e.key === "Enter" && seek());
-    return li;
-  });
-  $("dialogue").replaceChildren(...items);
-  player.ontimeupdate = () => {
-    for (const [i, s] of segments.entries()) {
-      items[i].classList.toggle("current", player.currentTime >= s.startSec && player.currentTime < s.endSec);
+  }
+  if (error instanceof ApiError && error.status === 404) {
+    return h(
+      "section",
+      { class: "page narrow", "data-error": "404" },
+      h("h1", { tabindex: "-1" }, t("error.notFoundTitle")),
+      h("p", {}, t("error.notFound")),
+      h("p", {}, h("a", { href: "#/calls" }, t("error.backToCalls"))),
+    );
+  }
+  console.error(error);
+  return h(
+    "section",
+    { class: "page narrow", "data-error": "other" },
+    h("h1", { tabindex: "-1" }, t("error.title")),
+    h("p", {}, t("error.generic")),
+    h("p", { class: "muted" }, error instanceof Error ? error.message : String(error)),
+    h("p", {}, h("button", { type: "button", onClick: () => render() }, t("action.retry"))),
+  );
+}
+
+async function render() {
+  const id = ++state.renderId;
+  const hash = location.hash;
+  for (const dispose of state.disposers.splice(0)) {
+    try {
+      dispose();
+    } catch (error) {
+      console.error(error);
     }
+  }
+  const { path, query } = parseHash();
+  if (path === "/") {
+    navigate(session.token ? "/calls" : "/signin");
+    return;
+  }
+  const route = routes.find((r) => r.re.test(path));
+  if (!route) {
+    setScope("app");
+    renderTopbar(undefined);
+    show(id, hash, errorView(new ApiError(404, "NOT_FOUND", "No such page.")));
+    return;
+  }
+  if (!route.public && !state.me) {
+    try {
+      state.me = await loadMe();
+    } catch (error) {
+      if (id !== state.renderId) return;
+      setScope("app");
+      show(id, hash, errorView(error));
+      return;
+    }
+    if (id !== state.renderId) return;
+    if (!state.me) {
+      state.afterSignIn = path;
+      navigate("/signin");
+      return;
+    }
+  }
+  if (route.public && session.token && state.me) {
+    navigate("/calls");
+    return;
+  }
+  setScope(route.public ? "auth" : "app");
+  document.getElementById("skip-link").textContent = t("nav.skip");
+  renderTopbar(route);
+  main.setAttribute("aria-busy", "true");
+  const params = route.re.exec(path)?.slice(1) ?? [];
+  const ctx = {
+    params,
+    query,
+    me: state.me,
+    owner: isOwner(state.me),
+    path,
+    navigate,
+    announce,
+    onDispose: (fn) => state.disposers.push(fn),
+    isCurrent: () => id === state.renderId,
+    rerender: () => render(),
+    signedIn,
   };
-  const m = call.metrics;
-  $("metrics").replaceChildren(
-    ...(m
-      ? [
-          ["Operator talk", `${m.operatorTalkSec} s`],
-          ["Client talk", `${m.clientTalkSec} s`],
-          ["Talk ratio", `${Math.round(m.talkRatio * 100)}% operator`],
-          ["Silence", `${m.silenceSec} s`],
-          ["Overlap", `${m.overlapSec} s`],
-          ["Interruptions", `operator ${m.interruptions.operator}, client ${m.interruptions.client}`],
-          ["Longest monologue", `${m.longestMonologueSec} s`],
-          ["Switches per minute", String(m.switchesPerMinute)],
-        ].flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: v })])
-      : [el("dd", { textContent: "Not available for this call." })]),
-  );
-  $("answers").replaceChildren(
-    ...call.analysis.flatMap((a) => [
-      el("h3", { textContent: `${a.templateName} (${a.provider})` }),
-      ...a.answers.map((ans) => {
-        const value =
-          ans.value === true
-            ? el("span", { className: "yes", textContent: "Yes" })
-            : ans.value === false
-              ? el("span", { className: "no", textContent: "No" })
-              : String(ans.value ?? "—");
-        const ev = ans.evidence[0]
-          ? ` — “${ans.evidence[0].text}” at ${fmtTime(ans.evidence[0].startSec)}`
-          : "";
-        return el("p", { className: "answer" }, `${ans.question} `, value, ev);
-      }),
-    ]),
-  );
+  let view;
+  try {
+    view = await route.page(ctx);
+  } catch (error) {
+    view = errorView(error);
+  }
+  show(id, hash, view);
 }
 
-async function route() {
-  try {
-    if (!state.token) return show("signin");
-    const match = /^#\/calls\/([0-9a-f-]{36})$/.exec(location.hash);
-    if (match) return await renderCall(match[1]);
-    return await renderCalls();
-  } catch (e) {
-    console.error(e);
+/** Puts a rendered page in place unless another navigation overtook it; `data-rendered` names its route. */
+function show(id, hash, view) {
+  if (id !== state.renderId) return;
+  main.replaceChildren(view);
+  main.removeAttribute("aria-busy");
+  main.dataset.rendered = hash;
+  const heading = main.querySelector("h1");
+  document.title = heading ? `${heading.textContent} — Tyndau` : "Tyndau";
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: false });
   }
 }
 
-$("signin-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const form = new FormData(e.target);
-  try {
-    const res = await api("/api/v1/auth/login", {
-      method: "POST",
-      body: JSON.stringify(Object.fromEntries(form)),
-    });
-    state.token = res.token;
-    sessionStorage.setItem("tyndau.token", res.token);
-    location.hash = "#/calls";
-    route();
-  } catch (err) {
-    $("signin-error").textContent = err.message;
-  }
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
 });
-$("refresh").addEventListener("click", route);
-window.addEventListener("hashchange", route);
-route();
+
+window.addEventListener("hashchange", () => render());
+setLang(preferredLang());
+render();

@@ -136,6 +136,13 @@ function hmacHex(secret: string, key: string, expires: number): string {
   return createHmac("sha256", secret).update(`${key}\n${expires}`).digest("hex");
 }
 
+/** A byte range as HTTP has it: both ends inclusive, 0 ≤ start ≤ end. */
+export function assertValidRange(start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new AppError("VALIDATION_FAILED", "Invalid byte range.", { details: { start, end } });
+  }
+}
+
 export function clampTtl(ttlSec: number): number {
   if (!Number.isFinite(ttlSec) || ttlSec <= 0) {
     throw new AppError("VALIDATION_FAILED", "Signed URL lifetime must be a positive number of seconds.");
@@ -226,6 +233,22 @@ export function createLocalObjectStorage(options: {
     async get(key: string) {
       const handle = await openForRead(key);
       return handle.createReadStream();
+    },
+
+    async stat(key: string) {
+      const handle = await openForRead(key);
+      try {
+        return { bytes: (await handle.stat()).size };
+      } finally {
+        await handle.close().catch(() => {});
+      }
+    },
+
+    async getRange(key: string, start: number, end: number) {
+      assertValidRange(start, end);
+      const handle = await openForRead(key);
+      // The stream closes the handle when it ends or is destroyed (autoClose).
+      return handle.createReadStream({ start, end });
     },
 
     async download(key: string, filePath: string) {

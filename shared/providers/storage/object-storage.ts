@@ -15,6 +15,13 @@ export interface ObjectStorage {
   put(key: string, body: Readable, options?: PutOptions): Promise<{ bytes: number }>;
   /** Streams the object; AppError NOT_FOUND if absent. */
   get(key: string): Promise<Readable>;
+  /** The object's size in bytes; AppError NOT_FOUND if absent. Lets HTTP serve byte ranges. */
+  stat?(key: string): Promise<{ bytes: number }>;
+  /**
+   * Streams bytes `start`..`end` inclusive (HTTP Range semantics, 0 ≤ start ≤ end < size), so a player
+   * can seek without downloading what lies before; AppError NOT_FOUND if absent.
+   */
+  getRange?(key: string, start: number, end: number): Promise<Readable>;
   /** Streams the object into a local file. */
   download(key: string, filePath: string): Promise<void>;
   delete(key: string): Promise<void>;

@@ -15,7 +15,12 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { AppError, isAppError } from "../../errors/app-error.ts";
-import { assertValidObjectKey, clampTtl, feedThroughLimit } from "./local-object-storage.ts";
+import {
+  assertValidObjectKey,
+  assertValidRange,
+  clampTtl,
+  feedThroughLimit,
+} from "./local-object-storage.ts";
 import type { ObjectStorage, PutOptions } from "./object-storage.ts";
 
 export interface S3ObjectStorageOptions {
@@ -104,10 +109,16 @@ export function createS3ObjectStorage(options: S3ObjectStorageOptions): ObjectSt
   const client = createClient(options);
   const Bucket = options.bucket;
 
-  const getStream = async (key: string): Promise<Readable> => {
+  const getStream = async (key: string, range?: { start: number; end: number }): Promise<Readable> => {
     assertValidObjectKey(key);
     try {
-      const res = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+      const res = await client.send(
+        new GetObjectCommand({
+          Bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
       const body = res.Body;
       if (body instanceof Readable) return body;
       throw new AppError("INTERNAL", "Object storage returned no body.", { context: { key } });
@@ -157,7 +168,22 @@ export function createS3ObjectStorage(options: S3ObjectStorageOptions): ObjectSt
       }
     },
 
-    get: getStream,
+    get: (key: string) => getStream(key),
+
+    async stat(key: string) {
+      assertValidObjectKey(key);
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { bytes: head.ContentLength ?? 0 };
+      } catch (err) {
+        throw mapS3Error(err, "stat", key);
+      }
+    },
+
+    async getRange(key: string, start: number, end: number) {
+      assertValidRange(start, end);
+      return getStream(key, { start, end });
+    },
 
     async download(key: string, filePath: string) {
       const stream = await getStream(key);

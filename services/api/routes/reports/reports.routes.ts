@@ -1,0 +1,385 @@
+import type { Response } from "express";
+import { z } from "zod";
+import type { CallRow } from "../../../../shared/db/repositories/calls.repository.ts";
+import {
+  type AnswerCondition,
+  type AnswerValue,
+  type CallReportFilter,
+  findAnswerColumns,
+  findAnswersOfCalls,
+  findCallsReport,
+  findDailyTrends,
+  findOperatorKpis,
+} from "../../../../shared/db/repositories/reports.repository.ts";
+import { AppError } from "../../../../shared/errors/app-error.ts";
+import { moneyFromDb } from "../../../../shared/money/money.ts";
+import { astanaDate, startOfAstanaDay, toAstanaIso } from "../../../../shared/time/astana-time.ts";
+import type { ApiDeps } from "../../api-deps.ts";
+import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { callSummaryDto, toCallSummary } from "../calls/calls.dto.ts";
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Reports cover at most this many days (a year, leap or not). */
+export const MAX_REPORT_DAYS = 366;
+/** Without `from`, reports cover the last 30 Astana days up to today. */
+export const DEFAULT_REPORT_DAYS = 30;
+/** Rows per database round trip while streaming CSV. */
+const EXPORT_PAGE = 500;
+
+/** A calendar day (Astana) or an instant with its offset. */
+const dayOrInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+const isDay = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
+const dayStart = (day: string) => new Date(`${day}T00:00:00+05:00`);
+
+const answerParam = z
+  .string()
+  .max(300)
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[a-z][a-z0-9_]{0,63}:.{1,200}$/i,
+    "<templateId>.<question key>:<value>, e.g. 7c9e…-….greeting:true",
+  )
+  .transform((v): AnswerCondition => {
+    const dot = v.indexOf(".");
+    const colon = v.indexOf(":", dot);
+    return {
+      templateId: v.slice(0, dot).toLowerCase(),
+      key: v.slice(dot + 1, colon),
+      value: v.slice(colon + 1),
+    };
+  });
+
+/** The list's filters (GET /api/v1/calls) plus direction, transcript search and answer values. */
+export const callFilterQuery = z.object({
+  from: dayOrInstant.optional(),
+  to: dayOrInstant.optional(),
+  status: z.enum(["received", "awaiting_funds", "processing", "done", "failed"]).optional(),
+  operator: z.string().trim().min(1).max(200).optional(),
+  direction: z.enum(["inbound", "outbound"]).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  /** Repeat for several conditions; all must hold. */
+  answer: z
+    .union([answerParam, z.array(answerParam).max(10)])
+    .optional()
+    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+});
+
+/** Query values → repository filter: a `from` day starts at 00:00 Astana, a `to` day includes the whole day. */
+export function toCallFilter(query: z.output<typeof callFilterQuery>): CallReportFilter {
+  const from = query.from ? (isDay(query.from) ? dayStart(query.from) : new Date(query.from)) : undefined;
+  const to = query.to
+    ? isDay(query.to)
+      ? new Date(dayStart(query.to).getTime() + DAY_MS - 1)
+      : new Date(query.to)
+    : undefined;
+  return {
+    from,
+    to,
+    status: query.status,
+    operator: query.operator,
+    direction: query.direction,
+    q: query.q,
+    answers: query.answer,
+  };
+}
+
+const periodQuery = z.object({ from: dayOrInstant.optional(), to: dayOrInstant.optional() });
+
+/**
+ * The reports' period, half-open [from, to): a `to` day includes that whole day; by default the last
+ * 30 Astana days including today. Refused when empty or longer than a year.
+ */
+export function resolvePeriod(
+  query: { from?: string | undefined; to?: string | undefined },
+  now: Date,
+): { from: Date; to: Date; firstDay: string; lastDay: string } {
+  const to = query.to
+    ? isDay(query.to)
+      ? new Date(dayStart(query.to).getTime() + DAY_MS)
+      : new Date(query.to)
+    : new Date(startOfAstanaDay(now).getTime() + DAY_MS);
+  const from = query.from
+    ? isDay(query.from)
+      ? dayStart(query.from)
+      : new Date(query.from)
+    : new Date(to.getTime() - DEFAULT_REPORT_DAYS * DAY_MS);
+  const invalid = (message: string) =>
+    new AppError("VALIDATION_FAILED", message, { details: [{ path: "query.from", message }] });
+  if (from.getTime() >= to.getTime()) throw invalid("`from` must be before `to`.");
+  if (to.getTime() - from.getTime() > MAX_REPORT_DAYS * DAY_MS) {
+    throw invalid(`A report covers at most ${MAX_REPORT_DAYS} days.`);
+  }
+  return { from, to, firstDay: astanaDate(from), lastDay: astanaDate(new Date(to.getTime() - 1)) };
+}
+
+const operatorKpisDto = z.object({
+  operator: z.string().nullable(),
+  externalId: z.string().nullable(),
+  name: z.string().nullable(),
+  calls: z.number().int(),
+  doneCalls: z.number().int(),
+  measuredCalls: z.number().int(),
+  minutes: z.number(),
+  averageScore: z.number().nullable(),
+  scoreAnswers: z.number().int(),
+  averageTalkRatio: z.number().nullable(),
+  interruptionsPerCall: z.number().nullable(),
+  clientInterruptionsPerCall: z.number().nullable(),
+  silenceShare: z.number().nullable(),
+});
+const dayTrendDto = z.object({
+  day: z.string(),
+  calls: z.number().int(),
+  minutes: z.number(),
+  averageScore: z.number().nullable(),
+});
+
+/** Rounds measurements for display-sized JSON (ratios to 4 places, minutes to 2). */
+const round = (v: number | null, places: number) =>
+  v === null ? null : Math.round(v * 10 ** places) / 10 ** places;
+
+// ---------- CSV ----------
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds the delimiter, a quote or a line break, quotes doubled.
+ * Text that a spreadsheet would run as a formula (= + - @, tab, CR first) is prefixed with `'`.
+ */
+export function csvCell(value: unknown, delimiter = ","): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return text.includes(delimiter) || /["\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export const csvRow = (cells: readonly unknown[], delimiter = ",") =>
+  `${cells.map((c) => csvCell(c, delimiter)).join(delimiter)}\r\n`;
+
+/** The fixed columns of the calls export, before one column per answer (`<template>.<key>`). */
+export const CSV_CALL_COLUMNS = [
+  "call_id",
+  "external_id",
+  "status",
+  "error_code",
+  "started_at",
+  "received_at",
+  "direction",
+  "operator_id",
+  "operator_name",
+  "client_phone",
+  "duration_sec",
+  "channels",
+  "operator_talk_sec",
+  "client_talk_sec",
+  "talk_ratio",
+  "silence_sec",
+  "overlap_sec",
+  "interruptions_operator",
+  "interruptions_client",
+  "cost_minutes",
+  "cost_amount",
+  "cost_currency",
+  "cost_status",
+] as const;
+
+function callCells(c: CallRow): unknown[] {
+  const m = c.metrics;
+  const r2 = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
+  return [
+    c.id,
+    c.externalId,
+    c.status,
+    c.errorCode,
+    c.startedAt ? toAstanaIso(c.startedAt) : null,
+    toAstanaIso(c.createdAt),
+    c.direction,
+    c.operatorExternalId,
+    c.operatorName,
+    c.clientPhone,
+    r2(c.durationSec),
+    c.channels,
+    r2(m?.operatorTalkSec),
+    r2(m?.clientTalkSec),
+    m ? round(m.talkRatio, 4) : null,
+    r2(m?.silenceSec),
+    r2(m?.overlapSec),
+    m?.interruptions.operator,
+    m?.interruptions.client,
+    c.costMinutes,
+    c.costAmount && c.costCurrency ? moneyFromDb(c.costAmount, c.costCurrency).toFixed(2) : null,
+    c.costCurrency,
+    c.costStatus,
+  ];
+}
+
+/** Writes and waits when the socket's buffer is full; false once the client has gone. */
+async function write(res: Response, chunk: string): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(chunk)) return true;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+  return !res.destroyed;
+}
+
+export function reportsRoutes(deps: ApiDeps): AnyRoute[] {
+  const db = deps.database.db;
+  return [
+    defineRoute({
+      method: "get",
+      path: "/api/v1/reports/operators",
+      summary:
+        "KPIs per operator for calls that happened in the period (started, else received; Astana days).",
+      tag: "reports",
+      access: ["owner", "manager"],
+      query: periodQuery,
+      responses: {
+        200: {
+          description: "One row per operator, busiest first",
+          schema: z.object({ from: z.string(), to: z.string(), items: z.array(operatorKpisDto) }),
+        },
+        400: { description: "Bad period (empty or longer than a year)" },
+      },
+      handler: async ({ query, auth }) => {
+        const period = resolvePeriod(query, deps.clock());
+        const rows = await findOperatorKpis(db, auth.account.id, period);
+        return {
+          status: 200,
+          body: {
+            from: toAstanaIso(period.from),
+            to: toAstanaIso(period.to),
+            items: rows.map((r) => ({
+              ...r,
+              minutes: round(r.minutes, 2) ?? 0,
+              averageScore: round(r.averageScore, 4),
+              averageTalkRatio: round(r.averageTalkRatio, 4),
+              interruptionsPerCall: round(r.interruptionsPerCall, 2),
+              clientInterruptionsPerCall: round(r.clientInterruptionsPerCall, 2),
+              silenceShare: round(r.silenceShare, 4),
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/reports/trends",
+      summary: "Calls, minutes and average score per Astana day of the period (days without calls too).",
+      tag: "reports",
+      access: ["owner", "manager"],
+      query: periodQuery.extend({ operator: z.string().trim().min(1).max(200).optional() }),
+      responses: {
+        200: {
+          description: "One row per day, oldest first",
+          schema: z.object({ from: z.string(), to: z.string(), items: z.array(dayTrendDto) }),
+        },
+        400: { description: "Bad period (empty or longer than a year)" },
+      },
+      handler: async ({ query, auth }) => {
+        const period = resolvePeriod(query, deps.clock());
+        const rows = await findDailyTrends(db, auth.account.id, period, query.operator);
+        return {
+          status: 200,
+          body: {
+            from: toAstanaIso(period.from),
+            to: toAstanaIso(period.to),
+            items: rows.map((r) => ({
+              ...r,
+              minutes: round(r.minutes, 2) ?? 0,
+              averageScore: round(r.averageScore, 4),
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/reports/calls",
+      summary:
+        "Calls, newest first, filtered as GET /api/v1/calls plus direction, transcript search (q) and answer values.",
+      tag: "reports",
+      access: ["owner", "manager"],
+      query: callFilterQuery.extend({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(200).optional(),
+      }),
+      responses: {
+        200: {
+          description: "A page",
+          schema: z.object({ items: z.array(callSummaryDto), nextCursor: z.string().nullable() }),
+        },
+      },
+      handler: async ({ query, auth }) => {
+        const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+        const rows = await findCallsReport(db, auth.account.id, {
+          ...toCallFilter(query),
+          limit: query.limit + 1,
+          cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page[page.length - 1];
+        const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null;
+        return { status: 200, body: { items: page.map(toCallSummary), nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/calls/export.csv",
+      summary:
+        "The filtered calls list as CSV (UTF-8 with BOM), one row per call, answers as `<template>.<key>` columns.",
+      tag: "reports",
+      access: ["owner", "manager"],
+      query: callFilterQuery.extend({
+        /** Spreadsheets in Russian locales expect `;`. */
+        delimiter: z.enum(["comma", "semicolon"]).default("comma"),
+      }),
+      responses: { 200: { description: "text/csv, streamed" } },
+      handler: async ({ query, auth, res, log }) => {
+        const accountId = auth.account.id;
+        const filter = toCallFilter(query);
+        const delimiter = query.delimiter === "semicolon" ? ";" : ",";
+        const answerColumns = await findAnswerColumns(db, accountId, filter);
+        const names = answerColumns.map((c) => `${c.templateName}.${c.key}`);
+        const fileName = `tyndau-calls-${astanaDate(deps.clock())}.csv`;
+        res.status(200);
+        res.setHeader("Content-Type", "text/csv; charset=utf-8");
+        res.setHeader("Content-Disposition", `attachment; filename="${fileName}"`);
+        res.setHeader("Cache-Control", "no-store");
+        // The BOM tells Excel the file is UTF-8 (Cyrillic names and answers).
+        if (!(await write(res, `\uFEFF${csvRow([...CSV_CALL_COLUMNS, ...names], delimiter)}`)))
+          return undefined;
+        let cursor: { createdAt: Date; id: string } | undefined;
+        let rowsWritten = 0;
+        for (;;) {
+          const page = await findCallsReport(db, accountId, { ...filter, limit: EXPORT_PAGE, cursor });
+          const answers = await findAnswersOfCalls(
+            db,
+            accountId,
+            page.map((c) => c.id),
+          );
+          let chunk = "";
+          for (const call of page) {
+            const own = answers.get(call.id);
+            const values: AnswerValue[] = names.map((n) => own?.get(n) ?? null);
+            chunk += csvRow([...callCells(call), ...values], delimiter);
+          }
+          if (chunk && !(await write(res, chunk))) return undefined;
+          rowsWritten += page.length;
+          const last = page[page.length - 1];
+          if (page.length < EXPORT_PAGE || !last) break;
+          cursor = { createdAt: last.createdAt, id: last.id };
+        }
+        res.end();
+        log.info({ action: "calls.export", rows: rowsWritten }, "calls exported as CSV");
+        return undefined;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,184 @@
+// The account: who is signed in, the account's settings (owners change them) and adding users.
+import { api } from "../lib/api.js";
+import { checkField, errorBox, field, h, select } from "../lib/dom.js";
+import { formatMoney, t } from "../lib/i18n.js";
+
+function profile(me) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "profile-title" },
+    h("h2", { id: "profile-title" }, t("acc.profile")),
+    h(
+      "dl",
+      { class: "meta" },
+      h("dt", {}, t("acc.company")),
+      h("dd", { id: "account-company" }, me.account.company),
+      h("dt", {}, t("acc.email")),
+      h("dd", {}, me.user.email),
+      h("dt", {}, t("acc.role")),
+      h("dd", { id: "account-role" }, t(`role.${me.user.role}`)),
+      h("dt", {}, t("acc.currency")),
+      h("dd", {}, t(`currency.${me.account.currency}`)),
+    ),
+    h("p", { class: "hint" }, me.user.role === "owner" ? t("acc.ownerCan") : t("acc.managerCan")),
+  );
+}
+
+/** GET/PATCH /api/v1/account: retention, masking, low-balance e-mails, the language calls are in. */
+function settings(ctx, account) {
+  const readOnly = !ctx.owner;
+  const company = h("input", { name: "company", required: true, maxlength: "200", value: account.company });
+  const retention = h("input", {
+    type: "number",
+    name: "retentionDays",
+    min: "1",
+    max: "3650",
+    step: "1",
+    value: account.retentionDays === null ? "" : String(account.retentionDays),
+  });
+  const masking = h("input", {
+    type: "checkbox",
+    name: "maskPersonalData",
+    checked: account.maskPersonalData,
+  });
+  const threshold = h("input", {
+    type: "number",
+    name: "lowBalanceThreshold",
+    min: "0",
+    step: "0.01",
+    value: account.lowBalanceThreshold ?? "",
+  });
+  const language = select(
+    { name: "speechLanguage", value: account.speechLanguage },
+    ["auto", "ru", "kk", "en"].map((l) => [l, t(`acc.speech.${l}`)]),
+  );
+  const errors = errorBox();
+  const saved = h("p", { class: "muted", role: "status" });
+  const form = h(
+    "form",
+    {
+      class: "card",
+      "aria-labelledby": "settings-title",
+      onSubmit: async (event) => {
+        event.preventDefault();
+        errors.textContent = "";
+        saved.textContent = "";
+        try {
+          await api.patch("/api/v1/account", {
+            company: company.value.trim(),
+            retentionDays: retention.value === "" ? null : Number(retention.value),
+            maskPersonalData: masking.checked,
+            lowBalanceThreshold: threshold.value === "" ? null : Number(threshold.value).toFixed(2),
+            speechLanguage: language.value,
+          });
+          saved.textContent = t("acc.saved");
+        } catch (error) {
+          errors.textContent = error.message;
+        }
+      },
+    },
+    h("h2", { id: "settings-title" }, t("acc.settings")),
+    h(
+      "fieldset",
+      { class: "plain", disabled: readOnly },
+      h("legend", { class: "visually-hidden" }, t("acc.settings")),
+      h(
+        "div",
+        { class: "row" },
+        h("div", { class: "grow" }, field(t("acc.company"), company)),
+        field(t("acc.speechLanguage"), language, t("acc.speechLanguageHint")),
+      ),
+      h(
+        "div",
+        { class: "row" },
+        field(t("acc.retention"), retention, t("acc.retentionHint")),
+        field(
+          t("acc.threshold", { currency: account.currency }),
+          threshold,
+          account.lowBalanceThreshold
+            ? t("acc.thresholdNow", { amount: formatMoney(account.lowBalanceThreshold, account.currency) })
+            : t("acc.thresholdHint"),
+        ),
+      ),
+      checkField(t("acc.masking"), masking),
+      h("p", { class: "hint" }, t("acc.maskingHint")),
+    ),
+    errors,
+    readOnly
+      ? null
+      : h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "submit", class: "primary" }, t("action.save")),
+          saved,
+        ),
+  );
+  return form;
+}
+
+function addUser() {
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
+  const password = h("input", {
+    type: "password",
+    name: "password",
+    required: true,
+    minlength: "10",
+    autocomplete: "new-password",
+  });
+  const role = select({ name: "role" }, [
+    ["manager", t("role.manager")],
+    ["owner", t("role.owner")],
+  ]);
+  const errors = errorBox();
+  const done = h("ul", { class: "added", id: "added-users", "aria-live": "polite" });
+  const form = h(
+    "form",
+    {
+      class: "card",
+      "aria-labelledby": "users-title",
+      onSubmit: async (event) => {
+        event.preventDefault();
+        errors.textContent = "";
+        try {
+          const user = await api.post("/api/v1/users", {
+            email: email.value.trim(),
+            password: password.value,
+            role: role.value,
+          });
+          done.append(h("li", {}, t("acc.added", { email: user.email, role: t(`role.${user.role}`) })));
+          form.reset();
+        } catch (error) {
+          errors.textContent = error.code === "CONFLICT" ? t("auth.taken") : error.message;
+        }
+      },
+    },
+    h("h2", { id: "users-title" }, t("acc.users")),
+    h("p", { class: "hint" }, t("acc.usersHint")),
+    h(
+      "div",
+      { class: "row" },
+      h("div", { class: "grow" }, field(t("acc.email"), email)),
+      field(t("acc.password"), password, t("auth.passwordHint")),
+      field(t("acc.role"), role),
+    ),
+    errors,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("acc.addUser"))),
+    done,
+  );
+  return form;
+}
+
+export async function accountPage(ctx) {
+  const [me, account] = await Promise.all([
+    api.get("/api/v1/me"),
+    api.get("/api/v1/account").catch(() => null),
+  ]);
+  return h(
+    "section",
+    { class: "page" },
+    h("h1", {}, t("acc.title")),
+    profile(me),
+    account ? settings(ctx, account) : null,
+    ctx.owner ? addUser() : null,
+  );
+}

@@ -1,0 +1,316 @@
+import { and, desc, eq, gte, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { type Db, queryRows } from "../client.ts";
+import { type CallStatus, callAnalyses, calls } from "../schema/index.ts";
+import type { CallRow } from "./calls.repository.ts";
+
+/**
+ * Read models for managers: the filtered calls list (also streamed as CSV), per-operator KPIs and
+ * per-day trends. Every query is scoped by `account_id`; measurements are plain numbers (seconds,
+ * ratios), never money.
+ */
+
+/** `answer=<templateId>.<key>:<value>`: the call has an answer with this text value (`true`, `4`, `yes`…). */
+export interface AnswerCondition {
+  templateId: string;
+  key: string;
+  /** The answer's value as text; `null` matches an unanswered question. */
+  value: string;
+}
+
+export interface CallReportFilter {
+  /** Received at or after (calls.created_at, as the plain list). */
+  from?: Date;
+  /** Received at or before. */
+  to?: Date;
+  status?: CallStatus;
+  /** Operator's external id or name, exactly. */
+  operator?: string;
+  direction?: "inbound" | "outbound";
+  /** Words to find in the transcript, case-insensitive (a substring of one line). */
+  q?: string;
+  /** All must hold. */
+  answers?: AnswerCondition[];
+}
+
+/** A LIKE pattern that matches `text` literally anywhere (backslash is the default escape). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function callConditions(accountId: string, filter: CallReportFilter): SQL[] {
+  const conditions: (SQL | undefined)[] = [eq(calls.accountId, accountId)];
+  if (filter.from) conditions.push(gte(calls.createdAt, filter.from));
+  if (filter.to) conditions.push(lte(calls.createdAt, filter.to));
+  if (filter.status) conditions.push(eq(calls.status, filter.status));
+  if (filter.direction) conditions.push(eq(calls.direction, filter.direction));
+  if (filter.operator) {
+    conditions.push(
+      or(eq(calls.operatorExternalId, filter.operator), eq(calls.operatorName, filter.operator)),
+    );
+  }
+  const q = filter.q?.trim();
+  if (q) {
+    conditions.push(
+      sql`exists (select 1 from jsonb_array_elements(coalesce(${calls.transcript}->'segments', '[]'::jsonb)) seg
+                   where seg->>'text' ilike ${containsPattern(q)})`,
+    );
+  }
+  for (const answer of filter.answers ?? []) {
+    conditions.push(
+      sql`exists (select 1 from ${callAnalyses} an
+                   cross join lateral jsonb_array_elements(an.answers) ans
+                   where an.call_id = ${calls.id} and an.account_id = ${accountId} and an.status = 'done'
+                     and an.template_id = ${answer.templateId}::uuid
+                     and ans->>'key' = ${answer.key}
+                     and coalesce(ans->>'value', 'null') = ${answer.value})`,
+    );
+  }
+  return conditions.filter((c): c is SQL => c !== undefined);
+}
+
+/** The calls list with every filter, newest first, keyset-paginated on (created_at, id) like findCalls. */
+export async function findCallsReport(
+  db: Db,
+  accountId: string,
+  filter: CallReportFilter & { limit: number; cursor?: { createdAt: Date; id: string } },
+): Promise<CallRow[]> {
+  const conditions = callConditions(accountId, filter);
+  if (filter.cursor) {
+    const after = or(
+      lt(calls.createdAt, filter.cursor.createdAt),
+      and(eq(calls.createdAt, filter.cursor.createdAt), lt(calls.id, filter.cursor.id)),
+    );
+    if (after) conditions.push(after);
+  }
+  return db
+    .select()
+    .from(calls)
+    .where(and(...conditions))
+    .orderBy(desc(calls.createdAt), desc(calls.id))
+    .limit(filter.limit);
+}
+
+export interface AnswerColumn {
+  templateName: string;
+  key: string;
+}
+
+/**
+ * The answer columns of an export of these calls: one per (template name, question key) that any of
+ * them was answered on, templates by name, questions in the template's order.
+ */
+export async function findAnswerColumns(
+  db: Db,
+  accountId: string,
+  filter: CallReportFilter,
+): Promise<AnswerColumn[]> {
+  const rows = await queryRows<{ template_name: string; key: string }>(
+    db,
+    sql`select an.template_name, ans.v->>'key' as key
+          from ${calls}
+          join ${callAnalyses} an on an.call_id = ${calls.id} and an.account_id = ${accountId}
+          cross join lateral jsonb_array_elements(an.answers) with ordinality ans(v, ord)
+         where ${and(...callConditions(accountId, filter))} and an.status = 'done'
+         group by an.template_name, ans.v->>'key'
+         order by an.template_name, min(ans.ord), ans.v->>'key'`,
+  );
+  return rows.map((r) => ({ templateName: r.template_name, key: r.key }));
+}
+
+export type AnswerValue = boolean | number | string | null;
+
+/**
+ * Answers of these calls keyed `<template name>.<key>`; a later analysis of the same template (a
+ * reanalysis) overrides an earlier one.
+ */
+export async function findAnswersOfCalls(
+  db: Db,
+  accountId: string,
+  callIds: readonly string[],
+): Promise<Map<string, Map<string, AnswerValue>>> {
+  const out = new Map<string, Map<string, AnswerValue>>();
+  if (callIds.length === 0) return out;
+  const rows = await db
+    .select({
+      callId: callAnalyses.callId,
+      templateName: callAnalyses.templateName,
+      answers: callAnalyses.answers,
+    })
+    .from(callAnalyses)
+    .where(
+      and(
+        eq(callAnalyses.accountId, accountId),
+        inArray(callAnalyses.callId, [...callIds]),
+        eq(callAnalyses.status, "done"),
+      ),
+    )
+    .orderBy(callAnalyses.createdAt, callAnalyses.id);
+  for (const row of rows) {
+    let answers = out.get(row.callId);
+    if (!answers) {
+      answers = new Map();
+      out.set(row.callId, answers);
+    }
+    for (const answer of row.answers) answers.set(`${row.templateName}.${answer.key}`, answer.value);
+  }
+  return out;
+}
+
+/** A half-open period [from, to) of instants. */
+export interface Period {
+  from: Date;
+  to: Date;
+}
+
+/** When a call happened for reports: when it started, or when it was received if telephony did not say. */
+const callTime = sql`coalesce(c.started_at, c.created_at)`;
+
+/**
+ * Score answers of the period's calls, normalised to 0..1 on the question's scale (from the template
+ * version the answer was given for), summed per call: `total` / `n` is the call's mean.
+ */
+const scoresPerCall = (accountId: string) => sql`
+  select an.call_id,
+         sum(greatest(0, least(1,
+               ((ans.v->>'value')::float8 - (q.v->'scale'->>'min')::float8)
+               / nullif((q.v->'scale'->>'max')::float8 - (q.v->'scale'->>'min')::float8, 0)))) as total,
+         count(*) as n
+    from c
+    join call_analyses an on an.call_id = c.id and an.account_id = ${accountId} and an.status = 'done'
+    join template_versions tv on tv.template_id = an.template_id and tv.version = an.template_version
+    cross join lateral jsonb_array_elements(an.answers) ans(v)
+    cross join lateral jsonb_array_elements(tv.questions) q(v)
+   where ans.v->>'type' = 'score' and jsonb_typeof(ans.v->'value') = 'number'
+     and q.v->>'key' = ans.v->>'key' and q.v->'scale' is not null
+   group by an.call_id`;
+
+export interface OperatorKpis {
+  /** The operator's external id, else their name; null for calls without an operator. */
+  operator: string | null;
+  externalId: string | null;
+  name: string | null;
+  calls: number;
+  /** Calls whose processing finished. */
+  doneCalls: number;
+  /** Calls with two-channel measurements (talk ratio, silence, interruptions). */
+  measuredCalls: number;
+  /** Recorded minutes (duration / 60, not billed minutes). */
+  minutes: number;
+  /** Mean of every score answer, each normalised to 0..1 on its scale; null when none. */
+  averageScore: number | null;
+  scoreAnswers: number;
+  /** Mean share of the talk time the operator had (0..1). */
+  averageTalkRatio: number | null;
+  /** Mean interruptions of the client by the operator per measured call. */
+  interruptionsPerCall: number | null;
+  /** Mean interruptions of the operator by the client per measured call. */
+  clientInterruptionsPerCall: number | null;
+  /** Silence seconds / recorded seconds over measured calls (0..1). */
+  silenceShare: number | null;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** KPIs per operator for calls that happened in the period, busiest operators first. */
+export async function findOperatorKpis(db: Db, accountId: string, period: Period): Promise<OperatorKpis[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`with c as (
+          select c.id, c.status, c.created_at, c.duration_sec, c.metrics,
+                 c.operator_external_id, c.operator_name
+            from calls c
+           where c.account_id = ${accountId}
+             and ${callTime} >= ${period.from.toISOString()}::timestamptz
+             and ${callTime} < ${period.to.toISOString()}::timestamptz
+        ), sc as (${scoresPerCall(accountId)})
+        select coalesce(c.operator_external_id, c.operator_name) as operator,
+               (array_agg(c.operator_external_id order by c.created_at desc)
+                  filter (where c.operator_external_id is not null))[1] as external_id,
+               (array_agg(c.operator_name order by c.created_at desc)
+                  filter (where c.operator_name is not null))[1] as name,
+               count(*)::int as calls,
+               (count(*) filter (where c.status = 'done'))::int as done_calls,
+               count(c.metrics)::int as measured_calls,
+               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score,
+               coalesce(sum(sc.n), 0)::int as score_answers,
+               avg((c.metrics->>'talkRatio')::float8)::float8 as average_talk_ratio,
+               avg((c.metrics->'interruptions'->>'operator')::float8)::float8 as interruptions_per_call,
+               avg((c.metrics->'interruptions'->>'client')::float8)::float8 as client_interruptions_per_call,
+               (sum((c.metrics->>'silenceSec')::float8)
+                  / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
+          from c
+          left join sc on sc.call_id = c.id
+         group by 1
+         order by calls desc, name nulls last, operator nulls last`,
+  );
+  return rows.map((r) => ({
+    operator: (r.operator as string | null) ?? null,
+    externalId: (r.external_id as string | null) ?? null,
+    name: (r.name as string | null) ?? null,
+    calls: Number(r.calls),
+    doneCalls: Number(r.done_calls),
+    measuredCalls: Number(r.measured_calls),
+    minutes: Number(r.minutes),
+    averageScore: num(r.average_score),
+    scoreAnswers: Number(r.score_answers),
+    averageTalkRatio: num(r.average_talk_ratio),
+    interruptionsPerCall: num(r.interruptions_per_call),
+    clientInterruptionsPerCall: num(r.client_interruptions_per_call),
+    silenceShare: num(r.silence_share),
+  }));
+}
+
+export interface DayTrend {
+  /** Astana calendar day, YYYY-MM-DD. */
+  day: string;
+  calls: number;
+  minutes: number;
+  averageScore: number | null;
+}
+
+/**
+ * One row per Astana day of the period (days without calls included, with zeros), optionally for one
+ * operator (external id or name).
+ */
+export async function findDailyTrends(
+  db: Db,
+  accountId: string,
+  period: Period & { firstDay: string; lastDay: string },
+  operator?: string,
+): Promise<DayTrend[]> {
+  const byOperator = operator
+    ? sql`and (c.operator_external_id = ${operator} or c.operator_name = ${operator})`
+    : sql``;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`with c as (
+          select c.id, c.duration_sec,
+                 ((${callTime} at time zone 'UTC') + interval '5 hours')::date as day
+            from calls c
+           where c.account_id = ${accountId}
+             and ${callTime} >= ${period.from.toISOString()}::timestamptz
+             and ${callTime} < ${period.to.toISOString()}::timestamptz
+             ${byOperator}
+        ), sc as (${scoresPerCall(accountId)}),
+        days as (
+          select d::date as day
+            from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
+        )
+        select to_char(days.day, 'YYYY-MM-DD') as day,
+               count(c.id)::int as calls,
+               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
+          from days
+          left join c on c.day = days.day
+          left join sc on sc.call_id = c.id
+         group by days.day
+         order by days.day`,
+  );
+  return rows.map((r) => ({
+    day: String(r.day),
+    calls: Number(r.calls),
+    minutes: Number(r.minutes),
+    averageScore: num(r.average_score),
+  }));
+}
