@@ -12,6 +12,8 @@ import { AppError } from "../errors/app-error.ts";
 import type { AudioTools, ProbeResult, SpeechInterval, SplitResult } from "./audio-tools.ts";
 
 export interface FfmpegAudioToolsOptions {
+  /** Directories searched for ffmpeg/ffprobe given by name (the process's PATH, passed in by config). */
+  searchPath?: string;
   ffmpegPath?: string;
   ffprobePath?: string;
   /** silencedetect threshold in dBFS: quieter than this counts as silence. */
@@ -53,7 +55,11 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
   const minSilenceSec = options.minSilenceSec ?? DEFAULT_MIN_SILENCE_SEC;
   const timeoutSec = options.processTimeoutSec ?? DEFAULT_PROCESS_TIMEOUT_SEC;
 
-  const binaries = binaryLocator(options.ffmpegPath, options.ffprobePath);
+  const binaries = binaryLocator(
+    options.searchPath ?? DEFAULT_SEARCH_PATH,
+    options.ffmpegPath,
+    options.ffprobePath,
+  );
   const command = async (input: string): Promise<FfmpegCommand> =>
     // stdoutLines 0 = keep all stderr lines: silencedetect can print thousands on a long call.
     pinBinaryPaths(ffmpeg(input, { stdoutLines: 0, timeout: timeoutSec }), await binaries());
@@ -328,13 +334,17 @@ interface Binaries {
  * when ffmpeg is missing fluent-ffmpeg 2.1.3 throws an uncatchable TypeError from its error path
  * instead of reporting it. Successful look-ups are cached; failures are retried next time.
  */
-function binaryLocator(ffmpegPath?: string, ffprobePath?: string): () => Promise<Binaries> {
+function binaryLocator(
+  searchPath: string,
+  ffmpegPath?: string,
+  ffprobePath?: string,
+): () => Promise<Binaries> {
   let found: Binaries | undefined;
   return async () => {
     if (!found) {
       const [ffmpegBin, ffprobeBin] = await Promise.all([
-        locateExecutable(ffmpegPath ?? "ffmpeg"),
-        locateExecutable(ffprobePath ?? "ffprobe"),
+        locateExecutable(ffmpegPath ?? "ffmpeg", searchPath),
+        locateExecutable(ffprobePath ?? "ffprobe", searchPath),
       ]);
       found = { ffmpeg: ffmpegBin, ffprobe: ffprobeBin };
     }
@@ -342,10 +352,13 @@ function binaryLocator(ffmpegPath?: string, ffprobePath?: string): () => Promise
   };
 }
 
-async function locateExecutable(nameOrPath: string): Promise<string> {
+/** Where Debian installs ffmpeg, when no search path is given. */
+const DEFAULT_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+async function locateExecutable(nameOrPath: string, searchPath: string): Promise<string> {
   const candidates = nameOrPath.includes("/")
     ? [nameOrPath]
-    : (process.env.PATH ?? "")
+    : searchPath
         .split(delimiter)
         .filter((dir) => dir !== "")
         .map((dir) => join(dir, nameOrPath));

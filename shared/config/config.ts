@@ -15,6 +15,7 @@ const bool = z
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PATH: z.string().default("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
   PUBLIC_URL: z.url().optional(),
@@ -104,6 +105,8 @@ export interface Config {
   /** Base URL integrations and browsers use to reach this server; used in ingest URLs and signed links. */
   publicUrl: string;
   dataDir: string;
+  /** Where ffmpeg, ffprobe and pocketsphinx are looked up (PATH). */
+  executableSearchPath: string;
   database: DatabaseConfig;
   storage: StorageConfig;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; transcribeModel: string };
@@ -295,6 +298,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: e.HOST,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
     dataDir,
+    executableSearchPath: e.PATH,
     database,
     storage,
     openai: {

@@ -56,7 +56,7 @@ export async function openInfrastructure(
   const queue = createJobQueue(database, logger.child({ component: "queue" }));
   await queue.start();
   const local = storage.kind === "local" ? (storage as LocalObjectStorage) : undefined;
-  const audio = createFfmpegAudioTools();
+  const audio = createFfmpegAudioTools({ searchPath: config.executableSearchPath });
   const analyzers = createAnalyzers(config);
   const scratchDir = path.join(os.tmpdir(), "tyndau");
   const providers = createProviderRegistry({
