@@ -1,0 +1,221 @@
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pushRecording, registerOwner } from "../harness/api-client.ts";
+import { startTestApp, type TestApp } from "../harness/test-app.ts";
+
+/**
+ * Hostile input at the ingest endpoint: each gets its documented status and code, and none creates a
+ * call or moves money. Runs on the embedded configuration (development: local URLs allowed), with a
+ * 1 MiB upload limit so "too large" is cheap to provoke.
+ */
+let app: TestApp;
+let workDir: string;
+let goodWav: Buffer;
+let files: http.Server;
+let filesUrl: string;
+
+beforeAll(async () => {
+  app = await startTestApp("pglite", { MAX_UPLOAD_BYTES: String(1024 * 1024) });
+  workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-hostile-"));
+  const wavPath = path.join(workDir, "ok.wav");
+  execFileSync("ffmpeg", [
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:duration=2",
+    "-ac",
+    "2",
+    "-ar",
+    "8000",
+    wavPath,
+  ]);
+  goodWav = await fs.readFile(wavPath);
+  // A file server for recordingUrl cases: a 404, a redirect loop, and a good file.
+  files = http.createServer((req, res) => {
+    if (req.url === "/loop") res.writeHead(302, { location: "/loop" }).end();
+    else if (req.url === "/ok.wav") res.writeHead(200, { "content-type": "audio/wav" }).end(goodWav);
+    else res.writeHead(404).end("not found");
+  });
+  await new Promise<void>((r) => files.listen(0, "127.0.0.1", r));
+  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await app?.close();
+  await new Promise((r) => files?.close(r));
+  await fs.rm(workDir, { recursive: true, force: true });
+});
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { error?: { code: string }; callId?: string } };
+}
+
+describe("hostile input at ingest", () => {
+  it("refuses each with its status and code, creating no call and moving no money", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    const url = source.body.ingestUrl;
+    const balanceBefore = (await owner.client.get("/api/v1/billing/balance")).body;
+    const zeroSec = goodWav.subarray(0, 44); // a WAV header with no samples
+
+    const cases: [
+      string,
+      () => Promise<{ status: number; body: { error?: { code: string } } }>,
+      number,
+      string,
+    ][] = [
+      [
+        "empty file",
+        () => pushRecording(url, Buffer.alloc(0), { externalId: "h1" }),
+        422,
+        "MEDIA_UNREADABLE",
+      ],
+      [
+        "truncated file",
+        () => pushRecording(url, goodWav.subarray(0, goodWav.length / 3), { externalId: "h2" }),
+        422,
+        "MEDIA_UNREADABLE",
+      ],
+      [
+        "text named .wav",
+        () =>
+          pushRecording(
+            url,
+            Buffer.from("just some text\n".repeat(100)),
+            { externalId: "h3" },
+            {},
+            "call.wav",
+          ),
+        422,
+        "MEDIA_UNREADABLE",
+      ],
+      ["0-second audio", () => pushRecording(url, zeroSec, { externalId: "h4" }), 422, "MEDIA_UNREADABLE"],
+      [
+        "unknown token",
+        () =>
+          pushRecording(url.replace(/src_[\w-]+/, "src_unknown-token-0000"), goodWav, { externalId: "h5" }),
+        401,
+        "UNAUTHENTICATED",
+      ],
+      ["missing metadata", () => pushRecording(url, goodWav, "", {}), 400, "VALIDATION_FAILED"],
+      ["metadata not JSON", () => pushRecording(url, goodWav, "{not json"), 400, "VALIDATION_FAILED"],
+      [
+        "wrong JSON types",
+        () => pushRecording(url, goodWav, { externalId: 42, direction: "sideways" }),
+        400,
+        "VALIDATION_FAILED",
+      ],
+      [
+        "unknown metadata fields",
+        () => pushRecording(url, goodWav, { externalId: "h9", secret: "x" }),
+        400,
+        "VALIDATION_FAILED",
+      ],
+      [
+        "body over the limit",
+        () => pushRecording(url, Buffer.alloc(3 * 1024 * 1024, 1), { externalId: "h10" }),
+        413,
+        "PAYLOAD_TOO_LARGE",
+      ],
+      [
+        "recording URL that 404s",
+        () => postJson(url, { externalId: "h11", recordingUrl: `${filesUrl}/missing.wav` }),
+        422,
+        "MEDIA_UNREADABLE",
+      ],
+      [
+        "redirects in a loop",
+        () => postJson(url, { externalId: "h12", recordingUrl: `${filesUrl}/loop` }),
+        422,
+        "MEDIA_UNREADABLE",
+      ],
+      [
+        "not a URL",
+        () => postJson(url, { externalId: "h13", recordingUrl: "file:///etc/passwd" }),
+        400,
+        "VALIDATION_FAILED",
+      ],
+      [
+        "not JSON nor multipart",
+        () =>
+          fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" }).then(
+            async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: string } } }),
+          ),
+        415,
+        "UNSUPPORTED_MEDIA",
+      ],
+    ];
+    const problems: string[] = [];
+    for (const [name, run, status, code] of cases) {
+      const res = await run();
+      if (res.status !== status || res.body.error?.code !== code)
+        problems.push(`${name}: ${res.status} ${res.body.error?.code}`);
+    }
+    expect(problems).toEqual([]);
+    expect((await owner.client.get<{ items: unknown[] }>("/api/v1/calls")).body.items).toEqual([]);
+    expect((await owner.client.get("/api/v1/billing/balance")).body).toEqual(balanceBefore);
+
+    // A path-like file name is only a label: the call is accepted and stored under its own key.
+    const sneaky = await pushRecording(url, goodWav, { externalId: "h14" }, {}, "../../../etc/passwd");
+    expect(sneaky.status).toBe(202);
+    // A good recording URL is downloaded right away.
+    expect((await postJson(url, { externalId: "h15", recordingUrl: `${filesUrl}/ok.wav` })).status).toBe(202);
+  });
+
+  it("checks signatures: missing, wrong, stale and replayed-with-another-body are refused", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string; signingSecret: string }>("/api/v1/sources", {
+      name: "Signed PBX",
+      kind: "push",
+      requireSignature: true,
+    });
+    const { ingestUrl, signingSecret } = source.body;
+    const sign = (ts: number, raw: string) =>
+      `sha256=${createHmac("sha256", signingSecret).update(`${ts}.${raw}`).digest("hex")}`;
+    const now = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({ externalId: "s1", recordingUrl: `${filesUrl}/ok.wav` });
+    const send = (raw: string, headers: Record<string, string>) =>
+      fetch(ingestUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: raw,
+      }).then((r) => r.status);
+
+    expect(await send(body, {})).toBe(401);
+    expect(
+      await send(body, {
+        "x-tyndau-timestamp": String(now),
+        "x-tyndau-signature": `sha256=${"0".repeat(64)}`,
+      }),
+    ).toBe(401);
+    expect(
+      await send(body, {
+        "x-tyndau-timestamp": String(now - 600),
+        "x-tyndau-signature": sign(now - 600, body),
+      }),
+    ).toBe(401);
+    const other = JSON.stringify({ externalId: "s2", recordingUrl: `${filesUrl}/ok.wav` });
+    expect(
+      await send(other, { "x-tyndau-timestamp": String(now), "x-tyndau-signature": sign(now, body) }),
+    ).toBe(401);
+    expect((await owner.client.get<{ items: unknown[] }>("/api/v1/calls")).body.items).toEqual([]);
+    expect(
+      await send(body, { "x-tyndau-timestamp": String(now), "x-tyndau-signature": sign(now, body) }),
+    ).toBe(202);
+  });
+});
