@@ -73,6 +73,7 @@ const envSchema = z.object({
     .int()
     .min(1024)
     .default(200 * 1024 * 1024),
+  MAX_UPLOADS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   MAX_CALL_DURATION_SEC: z.coerce
     .number()
     .int()
@@ -164,7 +165,7 @@ export interface Config {
   demo: boolean;
   logLevel: string;
   pipelineConcurrency: number;
-  limits: { maxUploadBytes: number; maxCallDurationSec: number };
+  limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
 }
@@ -372,7 +373,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     demo: e.TYNDAU_DEMO ?? embedded,
     logLevel: e.LOG_LEVEL,
     pipelineConcurrency: e.PIPELINE_CONCURRENCY,
-    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxCallDurationSec: e.MAX_CALL_DURATION_SEC },
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxCallDurationSec: e.MAX_CALL_DURATION_SEC,
+      maxUploadsPerMinute: e.MAX_UPLOADS_PER_MINUTE,
+    },
     embedded,
   };
 }

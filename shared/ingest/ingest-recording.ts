@@ -2,7 +2,11 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { AudioTools } from "../audio/audio-tools.ts";
 import type { Database } from "../db/client.ts";
-import { findCallBySourceKey, insertCallOnce } from "../db/repositories/calls.repository.ts";
+import {
+  countCallsReceivedSince,
+  findCallBySourceKey,
+  insertCallOnce,
+} from "../db/repositories/calls.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
@@ -16,7 +20,8 @@ export interface IngestDeps {
   audio: AudioTools;
   queue: JobQueue;
   logger: Logger;
-  limits: { maxCallDurationSec: number };
+  limits: { maxCallDurationSec: number; maxUploadsPerMinute: number };
+  clock?: () => Date;
 }
 
 export interface IngestInput {
@@ -51,6 +56,24 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
       input.metadata.externalId,
     );
     if (existing) return { callId: existing.id, status: existing.status, duplicate: true };
+  }
+  // Per-account upload rate, counted in the database so it holds across API replicas (approximate
+  // under a burst of simultaneous uploads: each sees the count before the others commit).
+  const now = deps.clock?.() ?? new Date();
+  const recent = await countCallsReceivedSince(
+    deps.database.db,
+    input.accountId,
+    new Date(now.getTime() - 60_000),
+  );
+  if (recent >= deps.limits.maxUploadsPerMinute) {
+    throw new AppError(
+      "RATE_LIMITED",
+      `At most ${deps.limits.maxUploadsPerMinute} recordings a minute per account; try again shortly.`,
+      {
+        headers: { "Retry-After": "60" },
+        retryable: true,
+      },
+    );
   }
   if (input.bytes === 0) throw new AppError("MEDIA_UNREADABLE", "The recording is empty.");
   const probe = await deps.audio.probe(input.filePath);

@@ -21,7 +21,7 @@ let files: http.Server;
 let filesUrl: string;
 
 beforeAll(async () => {
-  app = await startTestApp("pglite", { MAX_UPLOAD_BYTES: String(1024 * 1024) });
+  app = await startTestApp("pglite", { MAX_UPLOAD_BYTES: String(1024 * 1024), MAX_UPLOADS_PER_MINUTE: "3" });
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-hostile-"));
   const wavPath = path.join(workDir, "ok.wav");
   execFileSync("ffmpeg", [
@@ -217,5 +217,29 @@ describe("hostile input at ingest", () => {
     expect(
       await send(body, { "x-tyndau-timestamp": String(now), "x-tyndau-signature": sign(now, body) }),
     ).toBe(202);
+  });
+
+  it("limits uploads per account per minute with 429 and Retry-After", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    for (const n of [1, 2, 3])
+      expect((await pushRecording(source.body.ingestUrl, goodWav, { externalId: `r${n}` })).status).toBe(202);
+    const res = await fetch(source.body.ingestUrl, {
+      method: "POST",
+      body: (() => {
+        const form = new FormData();
+        form.set("metadata", JSON.stringify({ externalId: "r4" }));
+        form.set("recording", new Blob([goodWav]), "r4.wav");
+        return form;
+      })(),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("60");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    // A repeat of an accepted call is still answered: duplicates are not new uploads.
+    expect((await pushRecording(source.body.ingestUrl, goodWav, { externalId: "r1" })).status).toBe(200);
   });
 });

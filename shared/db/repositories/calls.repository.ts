@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { type CallStatus, callAnalyses, calls } from "../schema/index.ts";
 
@@ -141,4 +141,13 @@ export async function lockOldestAwaitingCall(db: Db, accountId: string): Promise
     .limit(1)
     .for("update", { skipLocked: true });
   return row;
+}
+
+/** Calls the account received since `since` (the per-account upload rate). */
+export async function countCallsReceivedSince(db: Db, accountId: string, since: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(calls)
+    .where(and(eq(calls.accountId, accountId), gte(calls.createdAt, since)));
+  return row?.n ?? 0;
 }
