@@ -31,7 +31,11 @@ export interface TestApp {
  * production (NODE_ENV=production, PostgreSQL, S3 through s3rver, real secrets); on "pglite" it runs
  * on the embedded defaults (PGlite, local disk). Pipeline workers use the offline providers.
  */
-export async function startTestApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void } } = {},
+): Promise<TestApp> {
   const testDb = await createDatabaseOf(kind);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-e2e-"));
   const s3 = kind === "postgres" ? await useTestS3() : undefined;
@@ -70,7 +74,11 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
   });
   if (config.storage.kind === "s3")
     await ensureBucket({ ...config.storage, endpoint: config.storage.endpoint });
-  const logger = createLogger({ level: config.logLevel, name: "tyndau-test" });
+  const logger = createLogger({
+    level: config.logLevel,
+    name: "tyndau-test",
+    destination: options.logDestination,
+  });
   const metrics = createAppMetrics({ service: "test" });
   const infra = await openInfrastructure(config, logger, { database: testDb.database });
   const api = await startApi(config, infra, logger, metrics);
