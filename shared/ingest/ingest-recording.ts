@@ -26,7 +26,7 @@ export interface IngestDeps {
 
 export interface IngestInput {
   accountId: string;
-  source: { id: string; operatorChannel: "left" | "right" } | null;
+  source: { id: string; operatorChannel: "left" | "right"; processingDelaySec?: number } | null;
   metadata: CallMetadata & { externalId: string };
   /** The recording on local scratch disk. */
   filePath: string;
@@ -103,8 +103,12 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
       recordingKey: key,
       recordingBytes: input.bytes,
     });
-    if (!result.duplicate)
-      await deps.queue.send(probeCallJob, { accountId: input.accountId, callId }, { tx });
+    if (!result.duplicate) {
+      // A source may ask for a delay (e.g. so its CRM can update the call first): the job waits.
+      const delaySec = input.source?.processingDelaySec ?? 0;
+      const startAfter = delaySec > 0 ? new Date(now.getTime() + delaySec * 1000) : undefined;
+      await deps.queue.send(probeCallJob, { accountId: input.accountId, callId }, { tx, startAfter });
+    }
     return result;
   });
   if (duplicate) {

@@ -155,7 +155,7 @@ describe("isolation sweep", () => {
         body:
           route.method === "get"
             ? undefined
-            : JSON.stringify(route.path.endsWith("/templates/{id}") ? { name: "stolen" } : {}),
+            : JSON.stringify(route.method === "patch" ? { name: "stolen" } : {}),
       });
       await res.arrayBuffer();
       if (res.status !== 404) problems.push(`${route.method.toUpperCase()} ${route.path} → ${res.status}`);

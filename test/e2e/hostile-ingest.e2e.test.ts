@@ -242,4 +242,44 @@ describe("hostile input at ingest", () => {
     // A repeat of an accepted call is still answered: duplicates are not new uploads.
     expect((await pushRecording(source.body.ingestUrl, goodWav, { externalId: "r1" })).status).toBe(200);
   });
+
+  it("applies per-source settings: a processing delay holds calls, a disabled source is refused, status counts", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ id: string; ingestUrl: string; processingDelaySec: number }>(
+      "/api/v1/sources",
+      {
+        name: "CRM-synced PBX",
+        kind: "push",
+      },
+    );
+    expect(source.body.processingDelaySec).toBe(0);
+    const patched = await owner.client.patch(`/api/v1/sources/${source.body.id}`, {
+      processingDelaySec: 3600,
+      operatorChannel: "right",
+    });
+    expect(patched.body).toMatchObject({ processingDelaySec: 3600, operatorChannel: "right" });
+    const pushed = await pushRecording(source.body.ingestUrl, goodWav, { externalId: "d1" });
+    expect(pushed.status).toBe(202);
+    // Without the delay the probe runs within a second; with it the call waits.
+    await new Promise((r) => setTimeout(r, 3000));
+    const held = (await owner.client.get(`/api/v1/calls/${pushed.body.callId}`)).body;
+    expect(held, JSON.stringify(held).slice(0, 300)).toMatchObject({ status: "received" });
+
+    const listed = await owner.client.get<{
+      items: { id: string; status: { received: number; failed: number; lastReceivedAt: string | null } }[];
+    }>("/api/v1/sources");
+    expect(listed.body.items.find((i) => i.id === source.body.id)?.status).toMatchObject({
+      received: 1,
+      failed: 0,
+    });
+
+    await owner.client.patch(`/api/v1/sources/${source.body.id}`, { enabled: false });
+    const refused = await pushRecording(source.body.ingestUrl, goodWav, { externalId: "d2" });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error?.code).toBe("FORBIDDEN");
+    const other = await registerOwner(app.baseUrl);
+    expect((await other.client.patch(`/api/v1/sources/${source.body.id}`, { enabled: true })).status).toBe(
+      404,
+    );
+  });
 });

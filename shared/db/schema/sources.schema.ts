@@ -1,4 +1,4 @@
-import { boolean, index, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.schema.ts";
 import { createdAt, id, tstz } from "./columns.ts";
 
@@ -21,6 +21,8 @@ export const sources = pgTable(
       .default("left"),
     config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
     enabled: boolean("enabled").notNull().default(true),
+    /** Seconds to wait before processing a received call (e.g. so a CRM can update the call first). */
+    processingDelaySec: integer("processing_delay_sec").notNull().default(0),
     createdAt: createdAt(),
     deletedAt: tstz("deleted_at"),
   },

@@ -75,6 +75,10 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
           req.resume();
           throw new AppError("UNAUTHENTICATED", "Unknown or revoked source token.");
         }
+        if (!source.enabled) {
+          req.resume();
+          throw new AppError("FORBIDDEN", "This source is disabled; enable it in the source's settings.");
+        }
         const sourceLog = log.child({ sourceId: source.id, accountId: source.accountId });
         const owner = await getAccount(deps.database.db, source.accountId);
         if (owner?.status !== "active") {
@@ -132,7 +136,11 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         try {
           const outcome = await ingestRecording(ingestDeps, {
             accountId: source.accountId,
-            source: { id: source.id, operatorChannel: source.operatorChannel },
+            source: {
+              id: source.id,
+              operatorChannel: source.operatorChannel,
+              processingDelaySec: source.processingDelaySec,
+            },
             metadata,
             filePath: file.path,
             bytes: file.bytes,

@@ -2,8 +2,10 @@ import { z } from "zod";
 import {
   createSource,
   deleteSource,
+  findSourceStats,
   findSources,
   type SourceRow,
+  updateSource,
 } from "../../../../shared/db/repositories/sources.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import { encryptSecret, hashToken, newToken } from "../../../../shared/security/tokens.ts";
@@ -15,6 +17,7 @@ const createSourceBody = z.object({
   kind: z.enum(["push", "http_pull", "s3_pull"]),
   operatorChannel: z.enum(["left", "right"]).default("left"),
   requireSignature: z.boolean().default(false),
+  processingDelaySec: z.number().int().min(0).max(86_400).default(0),
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
@@ -25,8 +28,26 @@ const sourceDto = z.object({
   operatorChannel: z.enum(["left", "right"]),
   requireSignature: z.boolean(),
   enabled: z.boolean(),
+  processingDelaySec: z.number().int(),
   createdAt: z.string(),
 });
+const statusDto = z.object({
+  received: z.number().int(),
+  failed: z.number().int(),
+  lastReceivedAt: z.string().nullable(),
+  lastError: z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable(),
+});
+const patchSourceBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean(),
+    operatorChannel: z.enum(["left", "right"]),
+    /** Wait this long before processing each call (at most a day). */
+    processingDelaySec: z.number().int().min(0).max(86_400),
+    requireSignature: z.boolean(),
+  })
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, "nothing to change");
 const createdSourceDto = sourceDto.extend({
   token: z.string(),
   ingestUrl: z.url(),
@@ -40,6 +61,7 @@ const toDto = (s: SourceRow): z.infer<typeof sourceDto> => ({
   operatorChannel: s.operatorChannel,
   requireSignature: s.requireSignature,
   enabled: s.enabled,
+  processingDelaySec: s.processingDelaySec,
   createdAt: s.createdAt.toISOString(),
 });
 
@@ -72,6 +94,7 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
           kind: body.kind,
           operatorChannel: body.operatorChannel,
           requireSignature: body.requireSignature,
+          processingDelaySec: body.processingDelaySec,
           config: body.config,
           tokenHash: hashToken(token),
           signingSecretEnc: encryptSecret(deps.config.appSecret, signingSecret),
@@ -90,14 +113,53 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "get",
       path: "/api/v1/sources",
-      summary: "The account's data sources.",
+      summary: "The account's data sources, with what each has delivered.",
       tag: "sources",
       access: ["owner", "manager"],
-      responses: { 200: { description: "Sources", schema: z.object({ items: z.array(sourceDto) }) } },
-      handler: async ({ auth }) => ({
-        status: 200,
-        body: { items: (await findSources(db, auth.account.id)).map(toDto) },
-      }),
+      responses: {
+        200: {
+          description: "Sources",
+          schema: z.object({ items: z.array(sourceDto.extend({ status: statusDto })) }),
+        },
+      },
+      handler: async ({ auth }) => {
+        const [rows, stats] = await Promise.all([
+          findSources(db, auth.account.id),
+          findSourceStats(db, auth.account.id),
+        ]);
+        const bySource = new Map(stats.map((st) => [st.sourceId, st]));
+        const items = rows.map((row) => {
+          const st = bySource.get(row.id);
+          return {
+            ...toDto(row),
+            status: {
+              received: st?.received ?? 0,
+              failed: st?.failed ?? 0,
+              lastReceivedAt: st?.lastReceivedAt?.toISOString() ?? null,
+              lastError: st?.lastError ? { ...st.lastError, at: st.lastError.at.toISOString() } : null,
+            },
+          };
+        });
+        return { status: 200, body: { items } };
+      },
+    }),
+    defineRoute({
+      method: "patch",
+      path: "/api/v1/sources/{id}",
+      summary: "Change a source's settings: enabled, operator channel, processing delay, signatures, name.",
+      tag: "sources",
+      access: ["owner"],
+      params: z.object({ id: z.uuid() }),
+      body: patchSourceBody,
+      responses: {
+        200: { description: "Updated", schema: sourceDto },
+        404: { description: "No such source" },
+      },
+      handler: async ({ params, body, auth }) => {
+        const row = await updateSource(db, auth.account.id, params.id, body);
+        if (!row) throw new AppError("NOT_FOUND", "Source not found.");
+        return { status: 200, body: toDto(row) };
+      },
     }),
     defineRoute({
       method: "delete",

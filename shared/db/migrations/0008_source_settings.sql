@@ -1,0 +1,1 @@
+ALTER TABLE "sources" ADD COLUMN "processing_delay_sec" integer DEFAULT 0 NOT NULL;
