@@ -124,6 +124,20 @@ describe("prepaid balance through HTTP", () => {
       ["bonus_grant 1000.00", "bonus_void -1000.00", "charge -3.00", "hold 0.00", "top_up 500.00"].sort(),
     );
 
+    // Keyset pages of two walk the same lines, in order, and end with a null cursor.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await owner.client.get(
+        `/api/v1/billing/ledger?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.items.map((i) => i.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(ledger.body.items.map((i) => (i as unknown as { id: string }).id));
+    expect((await owner.client.get("/api/v1/billing/ledger?cursor=not-a-cursor")).status).toBe(400);
+
     // A technical-error refund by staff, never more than the payment.
     await createStaffUser(app.database.db, {
       email: `staff-${owner.accountId}@tyndau.kz`,

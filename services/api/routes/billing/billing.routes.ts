@@ -7,7 +7,7 @@ import { findTemplates } from "../../../../shared/db/repositories/templates.repo
 import type { Currency } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
 const balanceDto = z.object({
@@ -98,28 +98,19 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
       summary: "Movements of the account's money, newest first (credits positive, debits negative).",
       tag: "billing",
       access: ["owner"],
-      query: z.object({
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(200).optional(),
-      }),
-      responses: {
-        200: {
-          description: "A page",
-          schema: z.object({ items: z.array(ledgerItem), nextCursor: z.string().nullable() }),
-        },
-      },
+      query: pageQuery,
+      responses: { 200: { description: "A page", schema: pageOf(ledgerItem) } },
       handler: async ({ query, auth }) => {
         const currency = auth.account.currency as Currency;
-        const lines = await findLedgerLines(db, auth.account.id, currency, {
-          limit: query.limit + 1,
-          before: query.cursor ? decodeCursor(query.cursor) : undefined,
-        });
-        const page = lines.slice(0, query.limit);
-        const last = page[page.length - 1];
+        const { rows, nextCursor } = await fetchPage(
+          query,
+          ({ limit, after }) => findLedgerLines(db, auth.account.id, currency, { limit, before: after }),
+          (line) => ({ at: line.at, id: line.id }),
+        );
         return {
           status: 200,
           body: {
-            items: page.map((l) => ({
+            items: rows.map((l) => ({
               id: l.id,
               at: toAstanaIso(l.at),
               type: l.type,
@@ -130,7 +121,7 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
               ...(l.paymentId ? { paymentId: l.paymentId } : {}),
               ...(l.invoiceId ? { invoiceId: l.invoiceId } : {}),
             })),
-            nextCursor: lines.length > query.limit && last ? encodeCursor(last.at, last.id) : null,
+            nextCursor,
           },
         };
       },

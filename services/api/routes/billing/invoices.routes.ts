@@ -9,7 +9,7 @@ import {
 import { type Currency, Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
 /** A positive-looking decimal with at most 2 places; the use case checks > 0 and the upper bound. */
@@ -99,30 +99,15 @@ export function invoicesRoutes(deps: ApiDeps): AnyRoute[] {
       summary: "The account's invoices, newest first.",
       tag: "billing",
       access: ["owner"],
-      query: z.object({
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(200).optional(),
-      }),
-      responses: {
-        200: {
-          description: "A page",
-          schema: z.object({ items: z.array(invoiceDto), nextCursor: z.string().nullable() }),
-        },
-      },
+      query: pageQuery,
+      responses: { 200: { description: "A page", schema: pageOf(invoiceDto) } },
       handler: async ({ query, auth }) => {
-        const rows = await findInvoices(db, auth.account.id, {
-          limit: query.limit + 1,
-          before: query.cursor ? decodeCursor(query.cursor) : undefined,
-        });
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
-        return {
-          status: 200,
-          body: {
-            items: page.map(toInvoiceDto),
-            nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-          },
-        };
+        const { rows, nextCursor } = await fetchPage(
+          query,
+          ({ limit, after }) => findInvoices(db, auth.account.id, { limit, before: after }),
+          (invoice) => ({ at: invoice.createdAt, id: invoice.id }),
+        );
+        return { status: 200, body: { items: rows.map(toInvoiceDto), nextCursor } };
       },
     }),
     defineRoute({

@@ -9,21 +9,21 @@ import {
 import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import { callDetailDto, callSummaryDto, toCallDetail, toCallSummary } from "./calls.dto.ts";
 
 /** Signed audio links live 5 minutes (API.md: at most 15). */
 export const AUDIO_URL_TTL_SEC = 300;
 
-const listQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  status: z.enum(["received", "awaiting_funds", "processing", "done", "failed"]).optional(),
-  operator: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
-});
+const listQuery = z
+  .object({
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    status: z.enum(["received", "awaiting_funds", "processing", "done", "failed"]).optional(),
+    operator: z.string().max(200).optional(),
+  })
+  .extend(pageQuery.shape);
 const idParams = z.object({ id: z.uuid() });
 
 export function callsRoutes(deps: ApiDeps): AnyRoute[] {
@@ -36,26 +36,22 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
       tag: "calls",
       access: ["owner", "manager"],
       query: listQuery,
-      responses: {
-        200: {
-          description: "A page",
-          schema: z.object({ items: z.array(callSummaryDto), nextCursor: z.string().nullable() }),
-        },
-      },
+      responses: { 200: { description: "A page", schema: pageOf(callSummaryDto) } },
       handler: async ({ query, auth }) => {
-        const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-        const rows = await findCalls(db, auth.account.id, {
-          from: query.from ? new Date(query.from) : undefined,
-          to: query.to ? new Date(query.to) : undefined,
-          status: query.status,
-          operator: query.operator,
-          limit: query.limit + 1,
-          cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
-        });
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
-        const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null;
-        return { status: 200, body: { items: page.map(toCallSummary), nextCursor } };
+        const { rows, nextCursor } = await fetchPage(
+          query,
+          ({ limit, after }) =>
+            findCalls(db, auth.account.id, {
+              from: query.from ? new Date(query.from) : undefined,
+              to: query.to ? new Date(query.to) : undefined,
+              status: query.status,
+              operator: query.operator,
+              limit,
+              cursor: after ? { createdAt: after.at, id: after.id } : undefined,
+            }),
+          (call) => ({ at: call.createdAt, id: call.id }),
+        );
+        return { status: 200, body: { items: rows.map(toCallSummary), nextCursor } };
       },
     }),
     defineRoute({

@@ -15,7 +15,7 @@ import { AppError } from "../../../../shared/errors/app-error.ts";
 import { moneyFromDb } from "../../../../shared/money/money.ts";
 import { astanaDate, startOfAstanaDay, toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import { callSummaryDto, toCallSummary } from "../calls/calls.dto.ts";
 
@@ -306,27 +306,20 @@ export function reportsRoutes(deps: ApiDeps): AnyRoute[] {
         "Calls, newest first, filtered as GET /api/v1/calls plus direction, transcript search (q) and answer values.",
       tag: "reports",
       access: ["owner", "manager"],
-      query: callFilterQuery.extend({
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(200).optional(),
-      }),
-      responses: {
-        200: {
-          description: "A page",
-          schema: z.object({ items: z.array(callSummaryDto), nextCursor: z.string().nullable() }),
-        },
-      },
+      query: callFilterQuery.extend(pageQuery.shape),
+      responses: { 200: { description: "A page", schema: pageOf(callSummaryDto) } },
       handler: async ({ query, auth }) => {
-        const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-        const rows = await findCallsReport(db, auth.account.id, {
-          ...toCallFilter(query),
-          limit: query.limit + 1,
-          cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
-        });
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
-        const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null;
-        return { status: 200, body: { items: page.map(toCallSummary), nextCursor } };
+        const { rows, nextCursor } = await fetchPage(
+          query,
+          ({ limit, after }) =>
+            findCallsReport(db, auth.account.id, {
+              ...toCallFilter(query),
+              limit,
+              cursor: after ? { createdAt: after.at, id: after.id } : undefined,
+            }),
+          (call) => ({ at: call.createdAt, id: call.id }),
+        );
+        return { status: 200, body: { items: rows.map(toCallSummary), nextCursor } };
       },
     }),
     defineRoute({
