@@ -1,4 +1,5 @@
 export * from "./accounts.schema.ts";
+export * from "./audit.schema.ts";
 export * from "./calls.schema.ts";
 export * from "./idempotency.schema.ts";
 export * from "./ledger.schema.ts";
