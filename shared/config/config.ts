@@ -86,6 +86,9 @@ const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** Every environment variable the configuration reads (deployment files are checked against it). */
+export const configVariableNames: readonly string[] = Object.keys(envSchema.shape);
+
 export type StorageConfig =
   | { kind: "local"; root: string }
   | {
