@@ -63,13 +63,17 @@ async function main(): Promise<void> {
     process.stdout.write(`  Demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n\n`);
   }
 
-  onShutdown(logger, async () => {
-    schedules.stop();
-    await control?.close();
-    await api.close();
-    await infra.close();
-    releaseLock();
-  });
+  onShutdown(
+    logger,
+    async (graceMs) => {
+      schedules.stop();
+      await control?.close();
+      await api.close();
+      await infra.close(graceMs);
+      releaseLock();
+    },
+    config.shutdownGraceSec,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -65,8 +65,13 @@ if (isEntryPoint(import.meta.url)) {
   const infra = await openInfrastructure(config, logger);
   const api = await startApi(config, infra, logger, createAppMetrics({ service: "api" }));
   logger.info({ port: api.port }, "api listening");
-  onShutdown(logger, async () => {
-    await api.close();
-    await infra.close();
-  });
+  onShutdown(
+    logger,
+    async (graceMs) => {
+      // Stops accepting connections; requests in progress finish (bounded by the grace).
+      await api.close();
+      await infra.close(graceMs);
+    },
+    config.shutdownGraceSec,
+  );
 }

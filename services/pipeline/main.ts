@@ -2,7 +2,12 @@ import { createLedgerCallBilling } from "../../shared/billing/call-charges.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
-import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
+import {
+  isEntryPoint,
+  onShutdown,
+  requireSharedDatabase,
+  startHealthServer,
+} from "../../shared/runtime/process.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { startPipelineWorkers } from "./pipeline-worker.ts";
 
@@ -43,5 +48,17 @@ if (isEntryPoint(import.meta.url)) {
   const logger = createLogger({ level: config.logLevel, name: "tyndau-pipeline" });
   const infra = await openInfrastructure(config, logger);
   await startPipeline(config, infra, logger);
-  onShutdown(logger, () => infra.close());
+  const health =
+    config.healthPort === undefined
+      ? undefined
+      : await startHealthServer(config.healthPort, () => infra.readiness(), logger);
+  onShutdown(
+    logger,
+    async (graceMs) => {
+      // Stops fetching jobs; running steps finish within the grace or are handed back to the queue.
+      await infra.close(graceMs);
+      await health?.close();
+    },
+    config.shutdownGraceSec,
+  );
 }

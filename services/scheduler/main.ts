@@ -2,7 +2,12 @@ import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { scheduledJob } from "../../shared/queue/job-definitions.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
-import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
+import {
+  isEntryPoint,
+  onShutdown,
+  requireSharedDatabase,
+  startHealthServer,
+} from "../../shared/runtime/process.ts";
 import { findScheduledJob, scheduledJobs } from "./jobs/scheduled-jobs.ts";
 import { startSchedules } from "./schedules.ts";
 
@@ -45,8 +50,17 @@ if (isEntryPoint(import.meta.url)) {
   const logger = createLogger({ level: config.logLevel, name: "tyndau-scheduler" });
   const infra = await openInfrastructure(config, logger);
   const schedules = await startScheduler(config, infra, logger);
-  onShutdown(logger, async () => {
-    schedules.stop();
-    await infra.close();
-  });
+  const health =
+    config.healthPort === undefined
+      ? undefined
+      : await startHealthServer(config.healthPort, () => infra.readiness(), logger);
+  onShutdown(
+    logger,
+    async (graceMs) => {
+      schedules.stop();
+      await infra.close(graceMs);
+      await health?.close();
+    },
+    config.shutdownGraceSec,
+  );
 }

@@ -5,17 +5,28 @@ import type { JobQueue } from "../../shared/queue/job-queue.ts";
 import type { ScheduledJobSpec } from "./jobs/scheduled-jobs.ts";
 
 /**
- * The only file that imports node-cron. Every replica ticks, but each tick enqueues a job with a
- * singleton key per job and minute, so pg-boss keeps one: the job runs once across replicas.
+ * The only file that imports node-cron. Every replica ticks, but each tick enqueues its job with the
+ * job's name as singleton key and a one-minute singleton window (on the database clock), so pg-boss
+ * keeps one job per name and minute whatever state it is in: the job runs once across replicas.
+ * (A singleton key alone dedupes nothing on a standard pg-boss queue; the window is what does.)
  */
-export function startSchedules(jobs: ScheduledJobSpec[], queue: JobQueue, logger: Logger): { stop(): void } {
+export function startSchedules(
+  jobs: ScheduledJobSpec[],
+  queue: JobQueue,
+  logger: Logger,
+  options: { slotSec?: number } = {},
+): { stop(): void } {
+  const slotSec = options.slotSec ?? 60;
   const tasks = jobs.map((job) =>
     cron.schedule(
       job.cron,
       async () => {
-        const slot = new Date().toISOString().slice(0, 16);
         try {
-          await queue.send(scheduledJob, { name: job.name }, { singletonKey: `${job.name}:${slot}` });
+          await queue.send(
+            scheduledJob,
+            { name: job.name },
+            { singletonKey: job.name, singletonSeconds: slotSec },
+          );
         } catch (err) {
           logger.error({ err, job: job.name }, "could not enqueue scheduled job");
         }

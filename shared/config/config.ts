@@ -67,6 +67,9 @@ const envSchema = z.object({
   APP_SECRET: z.string().min(16).optional(),
   TYNDAU_DEMO: bool.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SHUTDOWN_GRACE_SEC: z.coerce.number().int().min(1).max(3600).default(30),
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  MIGRATE_ON_START: bool.default(true),
   PIPELINE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -82,6 +85,9 @@ const envSchema = z.object({
 });
 
 export type Env = z.input<typeof envSchema>;
+
+/** Every environment variable the configuration reads (deployment files are checked against it). */
+export const configVariableNames: readonly string[] = Object.keys(envSchema.shape);
 
 export type StorageConfig =
   | { kind: "local"; root: string }
@@ -165,6 +171,12 @@ export interface Config {
   demo: boolean;
   logLevel: string;
   pipelineConcurrency: number;
+  /** On SIGTERM: how long running jobs and requests may take before jobs are handed back and the process exits. */
+  shutdownGraceSec: number;
+  /** Worker processes (pipeline, scheduler, ingestion) serve /healthz and /readyz here when set. */
+  healthPort: number | undefined;
+  /** Apply migrations at start (under an advisory lock); false → wait until `npm run db:migrate` has. */
+  migrateOnStart: boolean;
   limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
@@ -373,6 +385,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     demo: e.TYNDAU_DEMO ?? embedded,
     logLevel: e.LOG_LEVEL,
     pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+    shutdownGraceSec: e.SHUTDOWN_GRACE_SEC,
+    healthPort: e.HEALTH_PORT,
+    migrateOnStart: e.MIGRATE_ON_START,
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,

@@ -94,6 +94,28 @@ export async function migrateDatabase(database: Database): Promise<void> {
   });
 }
 
+/**
+ * Whether every migration this code ships has been applied (a database migrated further by a newer
+ * release also counts: expand/contract keeps it compatible). Used by readiness and MIGRATE_ON_START=false.
+ */
+export async function migrationsCurrent(database: Database): Promise<boolean> {
+  const journal = JSON.parse(
+    fs.readFileSync(path.join(migrationsFolder, "meta", "_journal.json"), "utf8"),
+  ) as {
+    entries: { when: number }[];
+  };
+  const expected = Math.max(0, ...journal.entries.map((e) => e.when));
+  try {
+    const { rows } = await database.executeSql(
+      "select coalesce(max(created_at), 0)::text as latest from drizzle.__drizzle_migrations",
+      [],
+    );
+    return Number(rows[0]?.latest ?? 0) >= expected;
+  } catch {
+    return false; // no migrations table yet
+  }
+}
+
 async function withAdvisoryLock(database: Database, key: number, fn: () => Promise<void>): Promise<void> {
   // A session-level lock must be taken and released on the same connection: hold one for the duration.
   const pool = (database.db as unknown as { $client: pg.Pool }).$client;

@@ -33,13 +33,21 @@ export interface SendOptions {
   /** Enqueue inside this transaction: the job exists only if the transaction commits. */
   tx?: Db;
   singletonKey?: string;
+  /**
+   * With singletonKey: at most one job per key in each window of this many seconds (windows follow
+   * the database clock), whatever its state; e.g. 60 → once per minute across all replicas.
+   */
+  singletonSeconds?: number;
   startAfter?: Date;
 }
 
 export interface JobQueue {
   start(): Promise<void>;
-  /** Stops polling, waits up to `graceMs` for running handlers, then closes. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Stops fetching jobs, waits up to `graceMs` for running handlers, then hands back the ones still
+   * running (their jobs become available to another worker at once, without using up a retry).
+   */
+  stop(graceMs?: number): Promise<{ finished: number; handedBack: number }>;
   register(definition: JobDefinition<z.ZodType>): Promise<void>;
   send<S extends z.ZodType>(
     definition: JobDefinition<S>,
@@ -66,13 +74,52 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
   });
   boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
   const registered = new Set<string>();
+  /** Jobs whose handlers run in this process, by id. */
+  const inFlight = new Map<string, { queue: string; done: Promise<unknown>; controller: AbortController }>();
+  /** Jobs handed back on shutdown: their late handlers must not complete or fail them any more. */
+  const handedBack = new Set<string>();
+  let stopping = false;
 
   return {
     async start() {
       await boss.start();
     },
     async stop(graceMs = 10_000) {
-      await boss.stop({ graceful: true, timeout: graceMs, wait: true, close: false });
+      stopping = true;
+      const started = inFlight.size;
+      // pg-boss stops fetching now; its own deadline is set past ours so that it never fails (and so
+      // uses up a retry of) a job we hand back below.
+      const bossStopped = boss
+        .stop({ graceful: true, timeout: graceMs + 60_000, wait: true, close: false })
+        .catch((err) => logger.warn({ err }, "job queue stop failed"));
+      const settled = Promise.allSettled([...inFlight.values()].map((j) => j.done));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        settled,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const left = [...inFlight.entries()];
+      if (left.length > 0) {
+        for (const [id, job] of left) {
+          handedBack.add(id);
+          job.controller.abort(new Error("worker shutting down"));
+        }
+        await database.executeSql(
+          `update pgboss.job set state = 'created', started_on = null, start_after = now()
+            where id = any($1::uuid[]) and state = 'active'`,
+          [left.map(([id]) => id)],
+        );
+        logger.warn(
+          { jobs: left.map(([id, j]) => ({ id, queue: j.queue })) },
+          "shutdown grace over; running jobs handed back to the queue",
+        );
+      } else {
+        await bossStopped;
+      }
+      return { finished: started - left.length, handedBack: left.length };
     },
     async register(definition) {
       if (registered.has(definition.name)) return;
@@ -93,6 +140,7 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
       const jobOptions: PgBoss.SendOptions = {};
       if (options.tx) jobOptions.db = sqlExecutorFor(options.tx) as PgBoss.Db;
       if (options.singletonKey) jobOptions.singletonKey = options.singletonKey;
+      if (options.singletonSeconds) jobOptions.singletonSeconds = options.singletonSeconds;
       if (options.startAfter) jobOptions.startAfter = options.startAfter;
       return boss.send(definition.name, data, jobOptions);
     },
@@ -108,6 +156,15 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
           // A batch is handled concurrently; each job settles on its own.
           const results = await Promise.allSettled(
             jobs.map(async (job) => {
+              if (stopping) {
+                // Fetched as the queue was stopping: give it straight back.
+                await database.executeSql(
+                  `update pgboss.job set state = 'created', started_on = null, start_after = now()
+                    where id = $1::uuid and state = 'active'`,
+                  [job.id],
+                );
+                return;
+              }
               const parsed = definition.payload.safeParse(job.data);
               if (!parsed.success) {
                 logger.error({ jobId: job.id, queue: definition.name }, "job payload invalid; dropped");
@@ -115,15 +172,19 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
                 return;
               }
               const controller = new AbortController();
+              const done = handler(parsed.data, {
+                jobId: job.id,
+                retryCount: job.retryCount,
+                isLastAttempt: job.retryCount >= job.retryLimit,
+                signal: controller.signal,
+              });
+              inFlight.set(job.id, { queue: definition.name, done, controller });
               try {
-                await handler(parsed.data, {
-                  jobId: job.id,
-                  retryCount: job.retryCount,
-                  isLastAttempt: job.retryCount >= job.retryLimit,
-                  signal: controller.signal,
-                });
+                await done;
+                if (handedBack.has(job.id)) return;
                 await boss.complete(definition.name, job.id);
               } catch (error) {
+                if (handedBack.has(job.id)) return;
                 const retry = isAppError(error) && error.retryable;
                 logger.warn(
                   {
@@ -141,6 +202,8 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
                   // Permanent failures are not retried: the handler has already recorded them.
                   await boss.cancel(definition.name, job.id).catch(() => {});
                 }
+              } finally {
+                inFlight.delete(job.id);
               }
             }),
           );

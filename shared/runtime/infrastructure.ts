@@ -3,7 +3,7 @@ import path from "node:path";
 import type { AudioTools } from "../audio/audio-tools.ts";
 import { createFfmpegAudioTools } from "../audio/ffmpeg-audio-tools.ts";
 import type { Config } from "../config/config.ts";
-import { type Database, migrateDatabase, openDatabase } from "../db/client.ts";
+import { type Database, migrateDatabase, migrationsCurrent, openDatabase } from "../db/client.ts";
 import { createProviderUsage } from "../db/repositories/provider-usage.repository.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
@@ -39,7 +39,10 @@ export interface Infrastructure {
   analyzers: Record<string, CallAnalyzer>;
   mailer: Mailer;
   scratchDir: string;
-  close(): Promise<void>;
+  /** Readiness checks: database, storage and migrations, each "ok" or what is wrong. */
+  readiness(): Promise<Record<string, string>>;
+  /** Stops taking jobs, lets running ones finish within `graceMs` (then hands them back), closes pools. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function openInfrastructure(
@@ -48,7 +51,8 @@ export async function openInfrastructure(
   overrides: { database?: Database } = {},
 ): Promise<Infrastructure> {
   const database = overrides.database ?? (await openDatabase(config.database));
-  await migrateDatabase(database);
+  if (config.migrateOnStart || database.kind === "pglite") await migrateDatabase(database);
+  else await waitForMigrations(database, logger);
   const storage = createObjectStorage(config.storage, {
     publicUrl: config.publicUrl,
     secret: config.appSecret,
@@ -93,11 +97,57 @@ export async function openInfrastructure(
     analyzers,
     mailer: createMailer(config.mail),
     scratchDir,
-    async close() {
-      await queue.stop();
+    readiness: () =>
+      runChecks({
+        database: () => database.ping(),
+        storage: () => storage.ping(),
+        migrations: async () => {
+          if (!(await migrationsCurrent(database))) throw new Error("pending");
+        },
+      }),
+    async close(graceMs = 10_000) {
+      const { finished, handedBack } = await queue.stop(graceMs);
+      if (finished + handedBack > 0) logger.info({ finished, handedBack }, "job queue stopped");
       if (!overrides.database) await database.close();
     },
   };
+}
+
+/** Runs named checks concurrently, each bounded to 3 s: "ok", "timeout" or "unavailable"/"pending". */
+export async function runChecks(
+  checks: Record<string, () => Promise<void>>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("timeout")), 3000);
+          }),
+        ]);
+        out[name] = "ok";
+      } catch (error) {
+        const message = error instanceof Error ? error.message : "";
+        out[name] = message === "timeout" || message === "pending" ? message : "unavailable";
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return out;
+}
+
+/** MIGRATE_ON_START=false: the migration job (`npm run db:migrate`) applies them; wait until it has. */
+async function waitForMigrations(database: Database, logger: Logger): Promise<void> {
+  let logged = false;
+  while (!(await migrationsCurrent(database).catch(() => false))) {
+    if (!logged) logger.warn("database migrations are not current; waiting for `npm run db:migrate`");
+    logged = true;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 /** The analysis providers this server runs: the offline rules, plus each third-party one configured. */

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { migrationsCurrent } from "../../../../shared/db/client.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import { runChecks } from "../../../../shared/runtime/infrastructure.ts";
+import { isShuttingDown } from "../../../../shared/runtime/process.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
@@ -17,7 +20,8 @@ export function healthRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "get",
       path: "/readyz",
-      summary: "Readiness: the database and object storage answer.",
+      summary:
+        "Readiness: the database and object storage answer, migrations are current, not shutting down.",
       tag: "health",
       access: "public",
       responses: {
@@ -28,19 +32,15 @@ export function healthRoutes(deps: ApiDeps): AnyRoute[] {
         503: { description: "A dependency is down" },
       },
       handler: async () => {
-        const checks: Record<string, string> = {};
-        const probe = async (name: string, fn: () => Promise<void>) => {
-          try {
-            await withTimeout(fn(), 3000);
-            checks[name] = "ok";
-          } catch {
-            checks[name] = "unavailable";
-          }
-        };
-        await Promise.all([
-          probe("database", () => deps.database.ping()),
-          probe("storage", () => deps.storage.ping()),
-        ]);
+        const checks = await runChecks({
+          database: () => deps.database.ping(),
+          storage: () => deps.storage.ping(),
+          migrations: async () => {
+            if (!(await migrationsCurrent(deps.database))) throw new Error("pending");
+          },
+        });
+        // Draining after SIGTERM: the load balancer should stop sending requests here.
+        if (isShuttingDown()) checks.process = "shutting_down";
         if (Object.values(checks).some((v) => v !== "ok")) {
           throw new AppError("UNAVAILABLE", `Not ready: ${JSON.stringify(checks)}`, { details: checks });
         }
@@ -61,20 +61,4 @@ export function healthRoutes(deps: ApiDeps): AnyRoute[] {
       },
     }),
   ];
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
