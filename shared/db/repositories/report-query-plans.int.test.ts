@@ -114,4 +114,89 @@ describe("report query plans", () => {
     );
     expect(trends).toContain("calls_account_call_time_idx");
   });
+
+  it("scores count once per answer of the call's own analyses, on each question's scale", async () => {
+    const setup = t.database;
+    const one = async (text: string, values?: unknown[]) =>
+      (await setup.executeSql(text, values)).rows[0] as { id: string };
+    const { id: account } = await one(
+      "insert into accounts (company, currency) values ('Scores', 'KZT') returning id",
+    );
+    const questions = [
+      { key: "polite", text: "Polite?", type: "score", scale: { min: 1, max: 5 } },
+      { key: "depth", text: "Depth", type: "score", scale: { min: 0, max: 10 } },
+      { key: "greet", text: "Greeted?", type: "boolean" },
+    ];
+    const { id: template } = await one(
+      "insert into templates (account_id, name, questions) values ($1, 'Q', $2::jsonb) returning id",
+      [account, JSON.stringify(questions)],
+    );
+    await setup.executeSql(
+      "insert into template_versions (template_id, version, name, provider, questions) values ($1, 1, 'Q', 'rules', $2::jsonb)",
+      [template, JSON.stringify(questions)],
+    );
+    const call = async (minutesAgo: number) =>
+      (
+        await one(
+          `insert into calls (account_id, status, created_at, operator_external_id, duration_sec)
+           values ($1, 'done', now() - ($2 || ' minutes')::interval, 'op-a', 120) returning id`,
+          [account, minutesAgo],
+        )
+      ).id;
+    const answer = (key: string, type: string, value: unknown) => ({
+      key,
+      question: key,
+      type,
+      value,
+      evidence: [],
+    });
+    const analyse = (callId: string | undefined, status: string, answers: unknown[]) =>
+      setup.executeSql(
+        `insert into call_analyses (account_id, call_id, template_id, template_version, template_name, provider, status, answers)
+         values ($1, $2, $3, 1, 'Q', 'rules', $4, $5::jsonb)`,
+        [account, callId, template, status, JSON.stringify(answers)],
+      );
+    const first = await call(10);
+    const second = await call(20);
+    await call(30); // never analysed
+    await analyse(first, "done", [
+      answer("polite", "score", 5),
+      answer("depth", "score", 5),
+      answer("greet", "boolean", true),
+    ]);
+    await analyse(second, "done", [answer("polite", "score", 1), answer("depth", "score", null)]);
+    // A failed analysis and an answer of another account's call do not count.
+    const { id: failedTemplate } = await one(
+      "insert into templates (account_id, name, questions) values ($1, 'F', $2::jsonb) returning id",
+      [account, JSON.stringify(questions)],
+    );
+    await setup.executeSql(
+      "insert into template_versions (template_id, version, name, provider, questions) values ($1, 1, 'F', 'rules', $2::jsonb)",
+      [failedTemplate, JSON.stringify(questions)],
+    );
+    await setup.executeSql(
+      `insert into call_analyses (account_id, call_id, template_id, template_version, template_name, provider, status, answers)
+       values ($1, $2, $3, 1, 'F', 'rules', 'failed', $4::jsonb)`,
+      [account, second, failedTemplate, JSON.stringify([answer("polite", "score", 5)])],
+    );
+
+    const to = new Date(Date.now() + 60_000);
+    const from = new Date(to.getTime() - 3_600_000);
+    const [kpis] = await findOperatorKpis(db, account, { from, to });
+    // (5−1)/4 = 1, 5/10 = 0.5, (1−1)/4 = 0 → mean 0.5 over 3 answers; three calls, two analysed.
+    expect(kpis).toMatchObject({ operator: "op-a", calls: 3, doneCalls: 3, scoreAnswers: 3 });
+    expect(kpis?.averageScore).toBeCloseTo(0.5, 9);
+    const trends = await findDailyTrends(db, account, {
+      from: new Date(to.getTime() - 3 * 86_400_000),
+      to,
+      firstDay: new Date(to.getTime() - 2 * 86_400_000).toISOString().slice(0, 10),
+      lastDay: new Date(to.getTime() + 5 * 3_600_000).toISOString().slice(0, 10),
+    });
+    expect(trends.reduce((n, d) => n + d.calls, 0)).toBe(3);
+    const busy = trends.filter((d) => d.calls > 0);
+    expect(busy.map((d) => d.averageScore).filter((v) => v !== null)).toSatisfy(
+      (scores: number[]) => scores.length >= 1 && scores.length <= 2,
+    );
+    expect(trends.filter((d) => d.calls === 0).every((d) => d.averageScore === null)).toBe(true);
+  });
 });

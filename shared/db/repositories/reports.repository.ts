@@ -166,23 +166,25 @@ export interface Period {
 const callTime = sql`coalesce(c.started_at, c.created_at)`;
 
 /**
- * Score answers of the period's calls, normalised to 0..1 on the question's scale (from the template
- * version the answer was given for), summed per call: `total` / `n` is the call's mean.
+ * Score answers of one call `c` (a lateral subquery), normalised to 0..1 on the question's scale (from
+ * the template version the answer was given for): `total` / `n` is the call's mean; n = 0 without any.
+ * Per call through call_analyses' call_id index, so the cost follows the period's calls: a join of all
+ * the period's calls against the account's analyses let the planner scan every analysis per template.
  */
-const scoresPerCall = (accountId: string) => sql`
-  select an.call_id,
-         sum(greatest(0, least(1,
-               ((ans.v->>'value')::float8 - (q.v->'scale'->>'min')::float8)
-               / nullif((q.v->'scale'->>'max')::float8 - (q.v->'scale'->>'min')::float8, 0)))) as total,
-         count(*) as n
-    from c
-    join call_analyses an on an.call_id = c.id and an.account_id = ${accountId} and an.status = 'done'
-    join template_versions tv on tv.template_id = an.template_id and tv.version = an.template_version
-    cross join lateral jsonb_array_elements(an.answers) ans(v)
-    cross join lateral jsonb_array_elements(tv.questions) q(v)
-   where ans.v->>'type' = 'score' and jsonb_typeof(ans.v->'value') = 'number'
-     and q.v->>'key' = ans.v->>'key' and q.v->'scale' is not null
-   group by an.call_id`;
+const scoresOfCall = (accountId: string) => sql`
+  left join lateral (
+    select sum(greatest(0, least(1,
+                 ((ans.v->>'value')::float8 - (q.v->'scale'->>'min')::float8)
+                 / nullif((q.v->'scale'->>'max')::float8 - (q.v->'scale'->>'min')::float8, 0)))) as total,
+           count(*) as n
+      from call_analyses an
+      join template_versions tv on tv.template_id = an.template_id and tv.version = an.template_version
+      cross join lateral jsonb_array_elements(an.answers) ans(v)
+      cross join lateral jsonb_array_elements(tv.questions) q(v)
+     where an.call_id = c.id and an.account_id = ${accountId} and an.status = 'done'
+       and ans.v->>'type' = 'score' and jsonb_typeof(ans.v->'value') = 'number'
+       and q.v->>'key' = ans.v->>'key' and q.v->'scale' is not null
+  ) sc on true`;
 
 export interface OperatorKpis {
   /** The operator's external id, else their name; null for calls without an operator. */
@@ -222,7 +224,7 @@ export async function findOperatorKpis(db: Db, accountId: string, period: Period
            where c.account_id = ${accountId}
              and ${callTime} >= ${period.from.toISOString()}::timestamptz
              and ${callTime} < ${period.to.toISOString()}::timestamptz
-        ), sc as (${scoresPerCall(accountId)})
+        )
         select coalesce(c.operator_external_id, c.operator_name) as operator,
                (array_agg(c.operator_external_id order by c.created_at desc)
                   filter (where c.operator_external_id is not null))[1] as external_id,
@@ -240,7 +242,7 @@ export async function findOperatorKpis(db: Db, accountId: string, period: Period
                (sum((c.metrics->>'silenceSec')::float8)
                   / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
           from c
-          left join sc on sc.call_id = c.id
+          ${scoresOfCall(accountId)}
          group by 1
          order by calls desc, name nulls last, operator nulls last`,
   );
@@ -292,7 +294,7 @@ export async function findDailyTrends(
              and ${callTime} >= ${period.from.toISOString()}::timestamptz
              and ${callTime} < ${period.to.toISOString()}::timestamptz
              ${byOperator}
-        ), sc as (${scoresPerCall(accountId)}),
+        ),
         days as (
           select d::date as day
             from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
@@ -303,7 +305,7 @@ export async function findDailyTrends(
                (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
           from days
           left join c on c.day = days.day
-          left join sc on sc.call_id = c.id
+          ${scoresOfCall(accountId)}
          group by days.day
          order by days.day`,
   );
