@@ -211,40 +211,53 @@ export interface OperatorKpis {
   silenceShare: number | null;
 }
 
+/**
+ * Runs a period aggregate with JIT compilation off: on a month of a big account the plan's cost crosses
+ * jit_above_cost and compiling took seconds of a query that runs in less (docs/BENCHMARKS.md).
+ */
+function withoutJit<T>(db: Db, query: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    return query(tx);
+  });
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** KPIs per operator for calls that happened in the period, busiest operators first. */
 export async function findOperatorKpis(db: Db, accountId: string, period: Period): Promise<OperatorKpis[]> {
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`with c as (
-          select c.id, c.status, c.created_at, c.duration_sec, c.metrics,
-                 c.operator_external_id, c.operator_name
-            from calls c
-           where c.account_id = ${accountId}
-             and ${callTime} >= ${period.from.toISOString()}::timestamptz
-             and ${callTime} < ${period.to.toISOString()}::timestamptz
-        )
-        select coalesce(c.operator_external_id, c.operator_name) as operator,
-               (array_agg(c.operator_external_id order by c.created_at desc)
-                  filter (where c.operator_external_id is not null))[1] as external_id,
-               (array_agg(c.operator_name order by c.created_at desc)
-                  filter (where c.operator_name is not null))[1] as name,
-               count(*)::int as calls,
-               (count(*) filter (where c.status = 'done'))::int as done_calls,
-               count(c.metrics)::int as measured_calls,
-               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
-               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score,
-               coalesce(sum(sc.n), 0)::int as score_answers,
-               avg((c.metrics->>'talkRatio')::float8)::float8 as average_talk_ratio,
-               avg((c.metrics->'interruptions'->>'operator')::float8)::float8 as interruptions_per_call,
-               avg((c.metrics->'interruptions'->>'client')::float8)::float8 as client_interruptions_per_call,
-               (sum((c.metrics->>'silenceSec')::float8)
-                  / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
-          from c
-          ${scoresOfCall(accountId)}
-         group by 1
-         order by calls desc, name nulls last, operator nulls last`,
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with c as (
+            select c.id, c.status, c.created_at, c.duration_sec, c.metrics,
+                   c.operator_external_id, c.operator_name
+              from calls c
+             where c.account_id = ${accountId}
+               and ${callTime} >= ${period.from.toISOString()}::timestamptz
+               and ${callTime} < ${period.to.toISOString()}::timestamptz
+          )
+          select coalesce(c.operator_external_id, c.operator_name) as operator,
+                 (array_agg(c.operator_external_id order by c.created_at desc)
+                    filter (where c.operator_external_id is not null))[1] as external_id,
+                 (array_agg(c.operator_name order by c.created_at desc)
+                    filter (where c.operator_name is not null))[1] as name,
+                 count(*)::int as calls,
+                 (count(*) filter (where c.status = 'done'))::int as done_calls,
+                 count(c.metrics)::int as measured_calls,
+                 (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+                 (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score,
+                 coalesce(sum(sc.n), 0)::int as score_answers,
+                 avg((c.metrics->>'talkRatio')::float8)::float8 as average_talk_ratio,
+                 avg((c.metrics->'interruptions'->>'operator')::float8)::float8 as interruptions_per_call,
+                 avg((c.metrics->'interruptions'->>'client')::float8)::float8 as client_interruptions_per_call,
+                 (sum((c.metrics->>'silenceSec')::float8)
+                    / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
+            from c
+            ${scoresOfCall(accountId)}
+           group by 1
+           order by calls desc, name nulls last, operator nulls last`,
+    ),
   );
   return rows.map((r) => ({
     operator: (r.operator as string | null) ?? null,
@@ -284,30 +297,32 @@ export async function findDailyTrends(
   const byOperator = operator
     ? sql`and (c.operator_external_id = ${operator} or c.operator_name = ${operator})`
     : sql``;
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`with c as (
-          select c.id, c.duration_sec,
-                 ((${callTime} at time zone 'UTC') + interval '5 hours')::date as day
-            from calls c
-           where c.account_id = ${accountId}
-             and ${callTime} >= ${period.from.toISOString()}::timestamptz
-             and ${callTime} < ${period.to.toISOString()}::timestamptz
-             ${byOperator}
-        ),
-        days as (
-          select d::date as day
-            from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
-        )
-        select to_char(days.day, 'YYYY-MM-DD') as day,
-               count(c.id)::int as calls,
-               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
-               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
-          from days
-          left join c on c.day = days.day
-          ${scoresOfCall(accountId)}
-         group by days.day
-         order by days.day`,
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with c as (
+            select c.id, c.duration_sec,
+                   ((${callTime} at time zone 'UTC') + interval '5 hours')::date as day
+              from calls c
+             where c.account_id = ${accountId}
+               and ${callTime} >= ${period.from.toISOString()}::timestamptz
+               and ${callTime} < ${period.to.toISOString()}::timestamptz
+               ${byOperator}
+          ),
+          days as (
+            select d::date as day
+              from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
+          )
+          select to_char(days.day, 'YYYY-MM-DD') as day,
+                 count(c.id)::int as calls,
+                 (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+                 (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
+            from days
+            left join c on c.day = days.day
+            ${scoresOfCall(accountId)}
+           group by days.day
+           order by days.day`,
+    ),
   );
   return rows.map((r) => ({
     day: String(r.day),
