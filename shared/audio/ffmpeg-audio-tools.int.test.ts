@@ -214,6 +214,20 @@ describe("speechIntervals", () => {
     ]);
   });
 
+  it("gives from the split's own pass exactly what decoding the written file again gives", async () => {
+    const out = join(dir, "split-speech-again");
+    await mkdir(out);
+    const split = await tools.split(call.path, 2, out);
+    if (split.kind !== "stereo") throw new Error("expected a stereo split");
+    // A fresh instance has no results of a split: it runs silencedetect on the file.
+    const decoded = createFfmpegAudioTools();
+    expect(await decoded.speechIntervals(split.left, call.durationSec)).toEqual(left);
+    expect(await decoded.speechIntervals(split.right, call.durationSec)).toEqual(right);
+    // A file rewritten after the split is measured anew, not answered from the split's pass.
+    await copyFile(split.right, split.left);
+    expect(await tools.speechIntervals(split.left, call.durationSec)).toEqual(right);
+  });
+
   it.each(["operator", "client"] as const)("finds each %s turn's start and end", (speaker) => {
     const intervals = speaker === "operator" ? left : right;
     const turns = call.turns.filter((t) => t.speaker === speaker);

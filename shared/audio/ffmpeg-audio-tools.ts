@@ -60,6 +60,27 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
     options.ffmpegPath,
     options.ffprobePath,
   );
+  /**
+   * silencedetect output of files split() wrote, by path, kept only while the file is unchanged (same
+   * size and mtime) and read at most once; bounded so unread entries cannot pile up.
+   */
+  const detections = new Map<string, { lines: string[]; size: number; mtimeMs: number }>();
+  const remember = async (file: string, lines: string[]) => {
+    const { size, mtimeMs } = await stat(file);
+    detections.delete(file);
+    detections.set(file, { lines, size, mtimeMs });
+    for (const key of detections.keys()) {
+      if (detections.size <= MAX_REMEMBERED_DETECTIONS) break;
+      detections.delete(key);
+    }
+  };
+  const recall = async (file: string): Promise<string[] | undefined> => {
+    const entry = detections.get(file);
+    if (!entry) return undefined;
+    detections.delete(file);
+    const current = await stat(file).catch(() => undefined);
+    return current?.size === entry.size && current.mtimeMs === entry.mtimeMs ? entry.lines : undefined;
+  };
   const command = async (input: string): Promise<FfmpegCommand> =>
     // stdoutLines 0 = keep all stderr lines: silencedetect can print thousands on a long call.
     pinBinaryPaths(ffmpeg(input, { stdoutLines: 0, timeout: timeoutSec }), await binaries());
@@ -110,47 +131,57 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
     },
 
     async split(filePath: string, channels: number, outDir: string): Promise<SplitResult> {
-      const pcm = [
-        "-map",
-        "0:a:0",
-        "-ar",
-        String(SPLIT_SAMPLE_RATE),
-        "-ac",
-        "1",
-        "-c:a",
-        "pcm_s16le",
-        "-f",
-        "wav",
-      ];
+      const pcm = ["-ar", String(SPLIT_SAMPLE_RATE), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav"];
       const cmd = await command(filePath);
       let result: SplitResult;
+      const detected: string[] = [];
       if (channels >= 2) {
         const left = join(outDir, "left.wav");
         const right = join(outDir, "right.wav");
         // pan addresses channels by index, so it works whatever layout (or none) the file declares;
-        // extra channels beyond the first two are ignored.
+        // extra channels beyond the first two are ignored. The same pass runs silencedetect on exactly
+        // the samples written (per channel of the two merged back), so speechIntervals() on these
+        // files needs no second decode: one ffmpeg start instead of three.
+        const side = (c: number, out: string, tap: string) =>
+          `[i${c}]pan=mono|c0=c${c},aresample=${SPLIT_SAMPLE_RATE},aformat=sample_fmts=s16,asplit=2[${out}][${tap}]`;
         cmd
+          .complexFilter([
+            "[0:a:0]asplit=2[i0][i1]",
+            side(0, "left", "tap0"),
+            side(1, "right", "tap1"),
+            `[tap0][tap1]amerge=inputs=2,${silenceFilter(noiseDb, minSilenceSec)}:mono=1,anullsink`,
+          ])
           .output(left)
-          .outputOptions([...pcm, "-af", "pan=mono|c0=c0"])
+          .outputOptions(["-map", "[left]", ...pcm])
           .output(right)
-          .outputOptions([...pcm, "-af", "pan=mono|c0=c1"]);
+          .outputOptions(["-map", "[right]", ...pcm])
+          .on("stderr", (line: string) => {
+            if (line.includes("silence_")) detected.push(line);
+          });
         result = { kind: "stereo", left, right };
       } else {
         const mono = join(outDir, "mono.wav");
-        cmd.output(mono).outputOptions(pcm);
+        cmd.output(mono).outputOptions(["-map", "0:a:0", ...pcm]);
         result = { kind: "mono", mono };
       }
-      await runCommand(cmd.inputOptions(["-nostdin", "-nostats", "-v", "error"])).catch((err: unknown) => {
+      const logLevel = channels >= 2 ? "info" : "error";
+      await runCommand(cmd.inputOptions(["-nostdin", "-nostats", "-v", logLevel])).catch((err: unknown) => {
         throw toolFailure(err, "The recording could not be decoded.", { filePath });
       });
+      if (result.kind === "stereo") {
+        await remember(result.left, channelLines(detected, 0));
+        await remember(result.right, channelLines(detected, 1));
+      }
       return result;
     },
 
     async speechIntervals(monoWavPath: string, durationSec: number): Promise<SpeechInterval[]> {
+      const known = await recall(monoWavPath);
+      if (known) return trimSilenceIntervalsToSpeech(parseSilenceDetect(known, durationSec), durationSec);
       const lines: string[] = [];
       const cmd = (await command(monoWavPath))
         .inputOptions(["-nostdin", "-nostats", "-v", "info"])
-        .audioFilters(`silencedetect=noise=${noiseDb}dB:d=${minSilenceSec}`)
+        .audioFilters(silenceFilter(noiseDb, minSilenceSec))
         .outputOptions(["-map", "0:a:0"])
         .format("null")
         .output("-")
@@ -180,6 +211,18 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       });
     },
   };
+}
+
+const MAX_REMEMBERED_DETECTIONS = 64;
+
+function silenceFilter(noiseDb: number, minSilenceSec: number): string {
+  return `silencedetect=noise=${noiseDb}dB:d=${minSilenceSec}`;
+}
+
+/** The lines of one channel from silencedetect with mono=1 (`channel: N | silence_start: X`). */
+function channelLines(lines: readonly string[], channel: number): string[] {
+  const tag = `channel: ${channel} |`;
+  return lines.filter((line) => line.includes(tag));
 }
 
 /** Seconds for an ffmpeg option, in microseconds precision without exponent notation. */

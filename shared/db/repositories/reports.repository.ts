@@ -166,23 +166,25 @@ export interface Period {
 const callTime = sql`coalesce(c.started_at, c.created_at)`;
 
 /**
- * Score answers of the period's calls, normalised to 0..1 on the question's scale (from the template
- * version the answer was given for), summed per call: `total` / `n` is the call's mean.
+ * Score answers of one call `c` (a lateral subquery), normalised to 0..1 on the question's scale (from
+ * the template version the answer was given for): `total` / `n` is the call's mean; n = 0 without any.
+ * Per call through call_analyses' call_id index, so the cost follows the period's calls: a join of all
+ * the period's calls against the account's analyses let the planner scan every analysis per template.
  */
-const scoresPerCall = (accountId: string) => sql`
-  select an.call_id,
-         sum(greatest(0, least(1,
-               ((ans.v->>'value')::float8 - (q.v->'scale'->>'min')::float8)
-               / nullif((q.v->'scale'->>'max')::float8 - (q.v->'scale'->>'min')::float8, 0)))) as total,
-         count(*) as n
-    from c
-    join call_analyses an on an.call_id = c.id and an.account_id = ${accountId} and an.status = 'done'
-    join template_versions tv on tv.template_id = an.template_id and tv.version = an.template_version
-    cross join lateral jsonb_array_elements(an.answers) ans(v)
-    cross join lateral jsonb_array_elements(tv.questions) q(v)
-   where ans.v->>'type' = 'score' and jsonb_typeof(ans.v->'value') = 'number'
-     and q.v->>'key' = ans.v->>'key' and q.v->'scale' is not null
-   group by an.call_id`;
+const scoresOfCall = (accountId: string) => sql`
+  left join lateral (
+    select sum(greatest(0, least(1,
+                 ((ans.v->>'value')::float8 - (q.v->'scale'->>'min')::float8)
+                 / nullif((q.v->'scale'->>'max')::float8 - (q.v->'scale'->>'min')::float8, 0)))) as total,
+           count(*) as n
+      from call_analyses an
+      join template_versions tv on tv.template_id = an.template_id and tv.version = an.template_version
+      cross join lateral jsonb_array_elements(an.answers) ans(v)
+      cross join lateral jsonb_array_elements(tv.questions) q(v)
+     where an.call_id = c.id and an.account_id = ${accountId} and an.status = 'done'
+       and ans.v->>'type' = 'score' and jsonb_typeof(ans.v->'value') = 'number'
+       and q.v->>'key' = ans.v->>'key' and q.v->'scale' is not null
+  ) sc on true`;
 
 export interface OperatorKpis {
   /** The operator's external id, else their name; null for calls without an operator. */
@@ -209,40 +211,53 @@ export interface OperatorKpis {
   silenceShare: number | null;
 }
 
+/**
+ * Runs a period aggregate with JIT compilation off: on a month of a big account the plan's cost crosses
+ * jit_above_cost and compiling took seconds of a query that runs in less (docs/BENCHMARKS.md).
+ */
+function withoutJit<T>(db: Db, query: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    return query(tx);
+  });
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** KPIs per operator for calls that happened in the period, busiest operators first. */
 export async function findOperatorKpis(db: Db, accountId: string, period: Period): Promise<OperatorKpis[]> {
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`with c as (
-          select c.id, c.status, c.created_at, c.duration_sec, c.metrics,
-                 c.operator_external_id, c.operator_name
-            from calls c
-           where c.account_id = ${accountId}
-             and ${callTime} >= ${period.from.toISOString()}::timestamptz
-             and ${callTime} < ${period.to.toISOString()}::timestamptz
-        ), sc as (${scoresPerCall(accountId)})
-        select coalesce(c.operator_external_id, c.operator_name) as operator,
-               (array_agg(c.operator_external_id order by c.created_at desc)
-                  filter (where c.operator_external_id is not null))[1] as external_id,
-               (array_agg(c.operator_name order by c.created_at desc)
-                  filter (where c.operator_name is not null))[1] as name,
-               count(*)::int as calls,
-               (count(*) filter (where c.status = 'done'))::int as done_calls,
-               count(c.metrics)::int as measured_calls,
-               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
-               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score,
-               coalesce(sum(sc.n), 0)::int as score_answers,
-               avg((c.metrics->>'talkRatio')::float8)::float8 as average_talk_ratio,
-               avg((c.metrics->'interruptions'->>'operator')::float8)::float8 as interruptions_per_call,
-               avg((c.metrics->'interruptions'->>'client')::float8)::float8 as client_interruptions_per_call,
-               (sum((c.metrics->>'silenceSec')::float8)
-                  / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
-          from c
-          left join sc on sc.call_id = c.id
-         group by 1
-         order by calls desc, name nulls last, operator nulls last`,
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with c as (
+            select c.id, c.status, c.created_at, c.duration_sec, c.metrics,
+                   c.operator_external_id, c.operator_name
+              from calls c
+             where c.account_id = ${accountId}
+               and ${callTime} >= ${period.from.toISOString()}::timestamptz
+               and ${callTime} < ${period.to.toISOString()}::timestamptz
+          )
+          select coalesce(c.operator_external_id, c.operator_name) as operator,
+                 (array_agg(c.operator_external_id order by c.created_at desc)
+                    filter (where c.operator_external_id is not null))[1] as external_id,
+                 (array_agg(c.operator_name order by c.created_at desc)
+                    filter (where c.operator_name is not null))[1] as name,
+                 count(*)::int as calls,
+                 (count(*) filter (where c.status = 'done'))::int as done_calls,
+                 count(c.metrics)::int as measured_calls,
+                 (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+                 (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score,
+                 coalesce(sum(sc.n), 0)::int as score_answers,
+                 avg((c.metrics->>'talkRatio')::float8)::float8 as average_talk_ratio,
+                 avg((c.metrics->'interruptions'->>'operator')::float8)::float8 as interruptions_per_call,
+                 avg((c.metrics->'interruptions'->>'client')::float8)::float8 as client_interruptions_per_call,
+                 (sum((c.metrics->>'silenceSec')::float8)
+                    / nullif(sum(c.duration_sec) filter (where c.metrics is not null), 0))::float8 as silence_share
+            from c
+            ${scoresOfCall(accountId)}
+           group by 1
+           order by calls desc, name nulls last, operator nulls last`,
+    ),
   );
   return rows.map((r) => ({
     operator: (r.operator as string | null) ?? null,
@@ -282,30 +297,32 @@ export async function findDailyTrends(
   const byOperator = operator
     ? sql`and (c.operator_external_id = ${operator} or c.operator_name = ${operator})`
     : sql``;
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`with c as (
-          select c.id, c.duration_sec,
-                 ((${callTime} at time zone 'UTC') + interval '5 hours')::date as day
-            from calls c
-           where c.account_id = ${accountId}
-             and ${callTime} >= ${period.from.toISOString()}::timestamptz
-             and ${callTime} < ${period.to.toISOString()}::timestamptz
-             ${byOperator}
-        ), sc as (${scoresPerCall(accountId)}),
-        days as (
-          select d::date as day
-            from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
-        )
-        select to_char(days.day, 'YYYY-MM-DD') as day,
-               count(c.id)::int as calls,
-               (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
-               (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
-          from days
-          left join c on c.day = days.day
-          left join sc on sc.call_id = c.id
-         group by days.day
-         order by days.day`,
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with c as (
+            select c.id, c.duration_sec,
+                   ((${callTime} at time zone 'UTC') + interval '5 hours')::date as day
+              from calls c
+             where c.account_id = ${accountId}
+               and ${callTime} >= ${period.from.toISOString()}::timestamptz
+               and ${callTime} < ${period.to.toISOString()}::timestamptz
+               ${byOperator}
+          ),
+          days as (
+            select d::date as day
+              from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
+          )
+          select to_char(days.day, 'YYYY-MM-DD') as day,
+                 count(c.id)::int as calls,
+                 (coalesce(sum(c.duration_sec), 0) / 60)::float8 as minutes,
+                 (sum(sc.total) / nullif(sum(sc.n), 0))::float8 as average_score
+            from days
+            left join c on c.day = days.day
+            ${scoresOfCall(accountId)}
+           group by days.day
+           order by days.day`,
+    ),
   );
   return rows.map((r) => ({
     day: String(r.day),

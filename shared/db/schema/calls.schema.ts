@@ -89,8 +89,22 @@ export const calls = pgTable(
     uniqueIndex("calls_source_external_key")
       .on(t.sourceId, t.externalId)
       .where(sql`${t.externalId} is not null`),
-    index("calls_account_created_idx").on(t.accountId, t.createdAt.desc(), t.id.desc()),
-    index("calls_account_status_idx").on(t.accountId, t.status),
+    // The calls list (GET /api/v1/calls, reports' list and export): newest first, keyset on (created_at, id).
+    // NULLS FIRST is what ORDER BY … DESC means; an index in any other null order cannot give that order.
+    index("calls_account_created_idx").on(
+      t.accountId,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
+    // The list filtered by status in the same order, and "has calls in status" / oldest awaiting look-ups.
+    index("calls_account_status_created_idx").on(
+      t.accountId,
+      t.status,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
+    // Reports select by when a call happened (started, else received): reports.repository.ts callTime.
+    index("calls_account_call_time_idx").on(t.accountId, sql`coalesce(started_at, created_at)`),
   ],
 );
 
