@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { synthesizeMono } from "../../scripts/fixtures/synthesize-call.ts";
 import { pullDeps } from "../../services/ingestion/main.ts";
+import { findScheduledJob } from "../../services/scheduler/jobs/scheduled-jobs.ts";
 import { loadConfig } from "../../shared/config/config.ts";
 import { queryRows } from "../../shared/db/client.ts";
 import { createAccount } from "../../shared/db/repositories/accounts.repository.ts";
@@ -18,7 +19,7 @@ import { type PullKind, publicSourceConfig, sealPullConfig } from "../../shared/
 import { type PullDeps, runPullSources } from "../../shared/ingest/pull-sources.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createAppMetrics } from "../../shared/observability/metrics.ts";
-import { probeCallJob } from "../../shared/queue/job-definitions.ts";
+import { probeCallJob, pullSourcesJob } from "../../shared/queue/job-definitions.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { type CallFeedServer, type FeedCall, startCallFeedServer } from "../harness/call-feed-server.ts";
 import { type TestS3, useTestS3 } from "../harness/s3rver.ts";
@@ -108,6 +109,20 @@ describe("pull sources (http_pull, s3_pull, zadarma) on postgres", () => {
     await enableOnly(sourceIds);
     return runPullSources({ ...deps, ...extra });
   }
+
+  it("the scheduled pull-sources job hands a run to the ingestion workers", async () => {
+    await infra.queue.register(pullSourcesJob);
+    const job = findScheduledJob("pull-sources")!;
+    const now = new Date("2026-03-01T10:00:30Z");
+    const jobDeps = {
+      database: infra.database,
+      mailer: infra.mailer,
+      logger: deps.logger,
+      queue: infra.queue,
+    };
+    expect(await job.run(jobDeps, now)).toEqual({ enqueued: true });
+    expect((await infra.queue.counts(pullSourcesJob.name)).created).toBe(1);
+  });
 
   describe("http_pull", () => {
     let feed: CallFeedServer;
