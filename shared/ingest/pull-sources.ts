@@ -97,8 +97,6 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
       const page = await connector.fetchPage(cursor);
       result.pages++;
       for (const call of page.calls) {
-        if (items >= deps.pull.maxItemsPerRun) break pages; // this page's cursor is not saved: redone next run
-        items++;
         const callLog = log.child({ externalId: call.metadata.externalId });
         if (call.invalid) {
           result.failed++;
@@ -118,6 +116,9 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
           count("duplicate");
           continue;
         }
+        // Only downloads count toward the bound: a page redone after the bound is skipped through quickly.
+        if (items >= deps.pull.maxItemsPerRun) break pages; // this page's cursor is not saved: redone next run
+        items++;
         try {
           const outcome = await ingestPulled(deps, source, call);
           if (outcome.duplicate) {

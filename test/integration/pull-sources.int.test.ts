@@ -185,6 +185,16 @@ describe("pull sources (http_pull, s3_pull, zadarma) on postgres", () => {
       expect((await sourceRow(source)).lastPullErrorCode).toBeNull();
     });
 
+    it("stops at PULL_MAX_ITEMS_PER_RUN and takes the rest of the page on the next run", async () => {
+      feed.calls.splice(0, feed.calls.length, ...feedCalls("m", 3));
+      const source = await newSource("http_pull", { url: feed.url, bearerToken: "feed-token", since: SINCE });
+      const bounded = { pull: { ...deps.pull, maxItemsPerRun: 2 } };
+      expect((await runOnly([source.id], bounded)).results[0]).toMatchObject({ accepted: 2 });
+      expect((await sourceRow(source)).pullCursor).toBeNull();
+      expect((await runOnly([source.id], bounded)).results[0]).toMatchObject({ accepted: 1, duplicates: 2 });
+      expect(await externalIds(source.id)).toEqual(["m-1", "m-2", "m-3"]);
+    });
+
     it("records SOURCE_AUTH_FAILED and SOURCE_UNAVAILABLE per source and still pulls the others", async () => {
       feed.calls.splice(0, feed.calls.length, ...feedCalls("ok", 1));
       const wrong = await newSource("http_pull", { url: feed.url, bearerToken: "wrong", since: SINCE });
