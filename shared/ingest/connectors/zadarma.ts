@@ -80,6 +80,8 @@ const cursorSchema = z.object({
   skip: z.number().int().min(0),
 });
 
+const WINDOW_OVERLAP_MS = 60 * 60 * 1000;
+
 const isShortNumber = (n: string | undefined) => !!n && /^\d{1,5}$/.test(n);
 
 /**
@@ -126,8 +128,11 @@ export function createZadarmaConnector(
         }),
       );
       const done = page.stats.length < config.pageSize;
+      // A call appears in the statistics once it ends, listed by its start: the next window reaches back
+      // an hour so calls in progress at `end` are not missed (rows seen again are skipped unread).
+      const overlapped = zadarmaTime(new Date(fromZadarmaTime(end).getTime() - WINDOW_OVERLAP_MS));
       const next = done
-        ? { start: end, skip: 0 }
+        ? { start: overlapped > cursor.start ? overlapped : cursor.start, skip: 0 }
         : { start: cursor.start, end, skip: cursor.skip + page.stats.length };
       const calls = page.stats
         .filter((s) => s.is_recorded === undefined || [true, 1, "1", "true"].includes(s.is_recorded))
