@@ -7,12 +7,13 @@ import { lockDataDir, startControlServer } from "../shared/runtime/embedded-cont
 import { openInfrastructure } from "../shared/runtime/infrastructure.ts";
 import { onShutdown } from "../shared/runtime/process.ts";
 import { startApi } from "./api/main.ts";
+import { startPullWorker } from "./ingestion/main.ts";
 import { runOperatorCommand } from "./operator-commands.ts";
 import { startPipeline } from "./pipeline/main.ts";
 import { startScheduler } from "./scheduler/main.ts";
 
 /**
- * All of Tyndau in one process (API + web app, pipeline workers, scheduler): what ./scripts/start runs.
+ * All of Tyndau in one process (API + web app, pipeline workers, pull-sources worker, scheduler): what ./scripts/start runs.
  * With DATABASE_URL / S3_* set the same process runs on real services; to scale out run each service
  * on its own (npm run api | pipeline | scheduler).
  */
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const metrics = createAppMetrics({ service: "all-in-one" });
   const api = await startApi(config, infra, logger, metrics);
   await startPipeline(config, infra, logger);
+  await startPullWorker(config, infra, logger, metrics);
   const schedules = await startScheduler(config, infra, logger);
   const control =
     config.database.kind === "pglite"

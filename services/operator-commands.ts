@@ -1,6 +1,10 @@
 import { createStaffUser } from "../shared/accounts/create-staff-user.ts";
+import { loadConfig } from "../shared/config/config.ts";
+import { runPullSources } from "../shared/ingest/pull-sources.ts";
 import type { Logger } from "../shared/logging/logger.ts";
+import { probeCallJob } from "../shared/queue/job-definitions.ts";
 import type { Infrastructure } from "../shared/runtime/infrastructure.ts";
+import { pullDeps } from "./ingestion/main.ts";
 import { runScheduledJob } from "./scheduler/main.ts";
 
 /**
@@ -8,7 +12,7 @@ import { runScheduledJob } from "./scheduler/main.ts";
  * the CLI process against Postgres, or inside the running all-in-one server on embedded PGlite.
  */
 export async function runOperatorCommand(
-  infra: Pick<Infrastructure, "database" | "mailer">,
+  infra: Pick<Infrastructure, "database" | "mailer"> & Partial<Infrastructure>,
   logger: Logger,
   command: string,
   args: Record<string, unknown>,
@@ -17,6 +21,15 @@ export async function runOperatorCommand(
     case "job": {
       const now = args.now ? new Date(String(args.now)) : new Date();
       if (Number.isNaN(now.getTime())) throw new Error(`--now is not an ISO instant: ${String(args.now)}`);
+      if (args.name === "pull-sources") {
+        // Runs the pull here and now (not via the queue), like the ingestion worker does.
+        const { storage, audio, queue, scratchDir } = infra;
+        if (!storage || !audio || !queue || !scratchDir)
+          throw new Error("pull-sources needs the full infrastructure");
+        await queue.register(probeCallJob);
+        const deps = pullDeps(loadConfig(), { ...infra, storage, audio, queue, scratchDir }, logger);
+        return runPullSources({ ...deps, clock: () => now });
+      }
       return runScheduledJob(infra, logger, String(args.name), now);
     }
     case "staff:create":

@@ -4,6 +4,7 @@ import { migrateDatabase, openDatabase } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createMailer } from "../../shared/providers/mail/create-mailer.ts";
 import { callRunningServer, lockDataDir } from "../../shared/runtime/embedded-control.ts";
+import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 
 /**
  * Runs an operator command against the same database a server uses: PostgreSQL directly; embedded PGlite
@@ -27,15 +28,24 @@ export async function runOperator(command: string, args: Record<string, unknown>
   const database = await openDatabase(config.database);
   try {
     await migrateDatabase(database);
-    print({
-      via: config.database.kind,
-      result: await runOperatorCommand(
-        { database, mailer: createMailer(config.mail) },
-        logger,
-        command,
-        args,
-      ),
-    });
+    // pull-sources downloads, probes and stores recordings and enqueues jobs: it needs everything.
+    const infra =
+      command === "job" && args.name === "pull-sources"
+        ? await openInfrastructure(config, logger, { database })
+        : undefined;
+    try {
+      print({
+        via: config.database.kind,
+        result: await runOperatorCommand(
+          infra ?? { database, mailer: createMailer(config.mail) },
+          logger,
+          command,
+          args,
+        ),
+      });
+    } finally {
+      await infra?.close();
+    }
   } finally {
     await database.close();
     release();

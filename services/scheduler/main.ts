@@ -1,6 +1,6 @@
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
-import { scheduledJob } from "../../shared/queue/job-definitions.ts";
+import { pullSourcesJob, scheduledJob } from "../../shared/queue/job-definitions.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import {
   isEntryPoint,
@@ -13,7 +13,7 @@ import { startSchedules } from "./schedules.ts";
 
 /** Runs one scheduled job as of `now` and returns what it did (used by the worker and `npm run job`). */
 export async function runScheduledJob(
-  infra: Pick<Infrastructure, "database" | "mailer">,
+  infra: Pick<Infrastructure, "database" | "mailer"> & Partial<Pick<Infrastructure, "queue">>,
   logger: Logger,
   name: string,
   now: Date,
@@ -23,7 +23,10 @@ export async function runScheduledJob(
     throw new Error(`Unknown job "${name}". Known: ${scheduledJobs.map((j) => j.name).join(", ")}`);
   }
   const started = performance.now();
-  const result = await job.run({ database: infra.database, mailer: infra.mailer, logger }, now);
+  const result = await job.run(
+    { database: infra.database, mailer: infra.mailer, queue: infra.queue, logger },
+    now,
+  );
   logger.info(
     { job: name, now: now.toISOString(), ms: Math.round(performance.now() - started), result },
     "scheduled job done",
@@ -38,6 +41,7 @@ export async function startScheduler(
 ): Promise<{ stop(): void }> {
   const log = logger.child({ component: "scheduler" });
   await infra.queue.register(scheduledJob);
+  await infra.queue.register(pullSourcesJob);
   await infra.queue.work(scheduledJob, { concurrency: 1, pollingIntervalSec: 2 }, async (payload) => {
     await runScheduledJob(infra, log, payload.name, payload.now ? new Date(payload.now) : new Date());
   });

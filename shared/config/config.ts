@@ -77,6 +77,9 @@ const envSchema = z.object({
     .min(1024)
     .default(200 * 1024 * 1024),
   MAX_UPLOADS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  PULL_MAX_PAGES_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(20),
+  PULL_MAX_ITEMS_PER_RUN: z.coerce.number().int().min(1).max(100_000).default(500),
+  PULL_LEASE_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
   MAX_CALL_DURATION_SEC: z.coerce
     .number()
     .int()
@@ -178,6 +181,8 @@ export interface Config {
   /** Apply migrations at start (under an advisory lock); false → wait until `npm run db:migrate` has. */
   migrateOnStart: boolean;
   limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
+  /** Bounds of one pull-sources run per source, and how long a run holds a source's lease. */
+  pull: { maxPagesPerRun: number; maxItemsPerRun: number; leaseSec: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
 }
@@ -392,6 +397,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,
       maxUploadsPerMinute: e.MAX_UPLOADS_PER_MINUTE,
+    },
+    pull: {
+      maxPagesPerRun: e.PULL_MAX_PAGES_PER_RUN,
+      maxItemsPerRun: e.PULL_MAX_ITEMS_PER_RUN,
+      leaseSec: e.PULL_LEASE_SEC,
     },
     embedded,
   };

@@ -39,6 +39,10 @@ export const errorCodes = {
   TRANSCRIPTION_FAILED: 502,
   /** An analysis provider failed after retries or returned invalid output. */
   ANALYSIS_FAILED: 502,
+  /** A pull source's remote (telephony API, call feed, bucket) refused its credentials. */
+  SOURCE_AUTH_FAILED: 502,
+  /** A pull source's remote could not be reached or answered with an error; the next run retries. */
+  SOURCE_UNAVAILABLE: 502,
   /** A programmer error or an unexpected failure. */
   INTERNAL: 500,
 } as const;

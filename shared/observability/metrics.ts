@@ -26,6 +26,18 @@ export function createAppMetrics(options: { service: string }) {
       labelNames: ["source", "outcome"] as const,
       registers: [registry],
     }),
+    pullItems: new Counter({
+      name: "tyndau_pull_items_total",
+      help: "Calls listed by pull sources, by source kind and outcome (accepted, duplicate, failed).",
+      labelNames: ["source_kind", "outcome"] as const,
+      registers: [registry],
+    }),
+    pullRuns: new Counter({
+      name: "tyndau_pull_runs_total",
+      help: "Pull runs per source, by source kind and outcome (ok, auth_failed, unavailable, error).",
+      labelNames: ["source_kind", "outcome"] as const,
+      registers: [registry],
+    }),
     pipelineSteps: new Counter({
       name: "tyndau_pipeline_steps_total",
       help: "Pipeline steps run, by step and outcome.",

@@ -70,3 +70,12 @@ export const reanalyzeCallJob = defineJob({
   retryDelaySec: 5,
   expireInSec: 30 * 60,
 });
+
+/** Pull every enabled pull source once (issue #4): enqueued each minute by the scheduler, run by ingestion. */
+export const pullSourcesJob = defineJob({
+  name: "pull-sources",
+  payload: z.object({}),
+  retryLimit: 0,
+  retryDelaySec: 30,
+  expireInSec: 30 * 60,
+});

@@ -5,11 +5,15 @@ import { findLedgerViolations } from "../../../shared/db/repositories/ledger.rep
 import type { Logger } from "../../../shared/logging/logger.ts";
 import { runLowBalanceNotifications } from "../../../shared/notifications/notifications.ts";
 import type { Mailer } from "../../../shared/providers/mail/mailer.ts";
+import { pullSourcesJob } from "../../../shared/queue/job-definitions.ts";
+import type { JobQueue } from "../../../shared/queue/job-queue.ts";
 
 export interface ScheduledJobDeps {
   database: Database;
   mailer: Mailer;
   logger: Logger;
+  /** Where jobs that run in another service (pull-sources → ingestion) are enqueued. */
+  queue?: JobQueue;
 }
 
 export interface ScheduledJobSpec {
@@ -21,8 +25,8 @@ export interface ScheduledJobSpec {
 }
 
 /**
- * The scheduled jobs that exist so far. API.md also names retention-purge, deletion-purge and
- * pull-sources: their issues (#4, #7) add them here.
+ * The scheduled jobs that exist so far. API.md also names retention-purge and deletion-purge: issue #7
+ * adds them here.
  */
 export const scheduledJobs: ScheduledJobSpec[] = [
   {
@@ -65,6 +69,18 @@ export const scheduledJobs: ScheduledJobSpec[] = [
       const violations = await findLedgerViolations(deps.database.db);
       if (violations.length > 0) deps.logger.error({ violations }, "ledger invariants violated");
       return { ok: violations.length === 0, violations };
+    },
+  },
+  {
+    name: "pull-sources",
+    cron: "* * * * *",
+    description:
+      "Hand a pull run to the ingestion workers: every enabled pull source is read from its cursor (`npm run job -- pull-sources` runs it here instead).",
+    async run(deps, now) {
+      if (!deps.queue) throw new Error("pull-sources needs the job queue");
+      const slot = now.toISOString().slice(0, 16);
+      const id = await deps.queue.send(pullSourcesJob, {}, { singletonKey: `pull-sources:${slot}` });
+      return { enqueued: id !== null };
     },
   },
 ];

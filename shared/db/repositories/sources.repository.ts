@@ -106,3 +106,87 @@ export async function hasEverConnectedSource(db: Db, accountId: string): Promise
     .limit(1);
   return rows.length > 0;
 }
+
+/**
+ * Takes the lease of one enabled pull source that no other run holds and that this run has not pulled
+ * yet (`last_pull_at` before `runStartedAt`): concurrent runs skip each other's rows (SKIP LOCKED) and
+ * a held lease keeps a second run away until it ends or expires (a crashed run's source is free again
+ * after `leaseSec`). Across all accounts: the pull job serves every tenant.
+ */
+export async function leaseNextPullSource(
+  db: Db,
+  kinds: readonly string[],
+  runStartedAt: Date,
+  now: Date,
+  leaseSec: number,
+): Promise<SourceRow | undefined> {
+  const leaseUntil = new Date(now.getTime() + leaseSec * 1000);
+  const kindList = sql.join(
+    kinds.map((k) => sql`${k}`),
+    sql`, `,
+  );
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`update sources set pull_lease_until = ${leaseUntil.toISOString()}
+        where id = (
+          select s.id from sources s
+          where s.kind in (${kindList}) and s.enabled and s.deleted_at is null
+            and (s.pull_lease_until is null or s.pull_lease_until < ${now.toISOString()})
+            and (s.last_pull_at is null or s.last_pull_at < ${runStartedAt.toISOString()})
+          order by s.last_pull_at asc nulls first, s.id
+          limit 1
+          for update skip locked)
+        returning id`,
+  );
+  const id = rows[0]?.id;
+  if (!id) return undefined;
+  const [row] = await db.select().from(sources).where(eq(sources.id, id));
+  return row;
+}
+
+/** After each page: the cursor moves on and the lease is extended, only while this run still holds it. */
+export async function savePullCursor(
+  db: Db,
+  sourceId: string,
+  cursor: string | null,
+  leaseUntil: Date,
+): Promise<void> {
+  await db
+    .update(sources)
+    .set({ pullCursor: cursor, pullLeaseUntil: leaseUntil })
+    .where(eq(sources.id, sourceId));
+}
+
+export interface PullRunEnd {
+  at: Date;
+  /** Set: the run failed (or an item did) with this; null: clear a run-level error (auth, unavailable, unexpected). */
+  error?: { code: string; message: string } | null;
+  failedItems: number;
+}
+
+/** Ends a run: records the pull time and its error, adds failed items, releases the lease. */
+export async function finishPullRun(db: Db, sourceId: string, end: PullRunEnd): Promise<void> {
+  const error =
+    end.error === undefined
+      ? {}
+      : end.error === null
+        ? {
+            lastPullErrorCode: sql`case when ${sources.lastPullErrorCode} in ('SOURCE_AUTH_FAILED', 'SOURCE_UNAVAILABLE', 'INTERNAL') then null else ${sources.lastPullErrorCode} end`,
+            lastPullErrorMessage: sql`case when ${sources.lastPullErrorCode} in ('SOURCE_AUTH_FAILED', 'SOURCE_UNAVAILABLE', 'INTERNAL') then null else ${sources.lastPullErrorMessage} end`,
+            lastPullErrorAt: sql`case when ${sources.lastPullErrorCode} in ('SOURCE_AUTH_FAILED', 'SOURCE_UNAVAILABLE', 'INTERNAL') then null else ${sources.lastPullErrorAt} end`,
+          }
+        : {
+            lastPullErrorCode: end.error.code,
+            lastPullErrorMessage: end.error.message,
+            lastPullErrorAt: end.at,
+          };
+  await db
+    .update(sources)
+    .set({
+      ...error,
+      lastPullAt: end.at,
+      pullLeaseUntil: null,
+      pullFailed: sql`${sources.pullFailed} + ${end.failedItems}`,
+    })
+    .where(eq(sources.id, sourceId));
+}

@@ -10,7 +10,7 @@ export const sources = pgTable(
       .notNull()
       .references(() => accounts.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    kind: text("kind", { enum: ["push", "http_pull", "s3_pull"] }).notNull(),
+    kind: text("kind", { enum: ["push", "http_pull", "s3_pull", "zadarma"] }).notNull(),
     /** SHA-256 of the ingest token; the token itself is shown once. */
     tokenHash: text("token_hash").notNull(),
     /** The signing secret, encrypted with the application key (HMAC verification needs the secret itself). */
@@ -23,6 +23,16 @@ export const sources = pgTable(
     enabled: boolean("enabled").notNull().default(true),
     /** Seconds to wait before processing a received call (e.g. so a CRM can update the call first). */
     processingDelaySec: integer("processing_delay_sec").notNull().default(0),
+    /** Pull sources: where the next run continues (connector-specific, opaque). */
+    pullCursor: text("pull_cursor"),
+    /** Pull sources: a run holds the source until this instant, so two runs never pull it at once. */
+    pullLeaseUntil: tstz("pull_lease_until"),
+    lastPullAt: tstz("last_pull_at"),
+    lastPullErrorCode: text("last_pull_error_code"),
+    lastPullErrorMessage: text("last_pull_error_message"),
+    lastPullErrorAt: tstz("last_pull_error_at"),
+    /** Items the remote listed that could not be taken (download or ingestion failed). */
+    pullFailed: integer("pull_failed").notNull().default(0),
     createdAt: createdAt(),
     deletedAt: tstz("deleted_at"),
   },

@@ -8,13 +8,18 @@ import {
   updateSource,
 } from "../../../../shared/db/repositories/sources.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import {
+  isPullKind,
+  publicSourceConfig,
+  sealPullConfig,
+} from "../../../../shared/ingest/connectors/index.ts";
 import { encryptSecret, hashToken, newToken } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
 const createSourceBody = z.object({
   name: z.string().trim().min(1).max(200),
-  kind: z.enum(["push", "http_pull", "s3_pull"]),
+  kind: z.enum(["push", "http_pull", "s3_pull", "zadarma"]),
   operatorChannel: z.enum(["left", "right"]).default("left"),
   requireSignature: z.boolean().default(false),
   processingDelaySec: z.number().int().min(0).max(86_400).default(0),
@@ -24,11 +29,13 @@ const createSourceBody = z.object({
 const sourceDto = z.object({
   id: z.uuid(),
   name: z.string(),
-  kind: z.enum(["push", "http_pull", "s3_pull"]),
+  kind: z.enum(["push", "http_pull", "s3_pull", "zadarma"]),
   operatorChannel: z.enum(["left", "right"]),
   requireSignature: z.boolean(),
   enabled: z.boolean(),
   processingDelaySec: z.number().int(),
+  /** The kind's settings; credentials are never shown. */
+  config: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
 });
 const statusDto = z.object({
@@ -36,6 +43,8 @@ const statusDto = z.object({
   failed: z.number().int(),
   lastReceivedAt: z.string().nullable(),
   lastError: z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable(),
+  /** Pull sources: when the last pull run ended (null for push sources and before the first run). */
+  lastPullAt: z.string().nullable(),
 });
 const patchSourceBody = z
   .object({
@@ -62,8 +71,22 @@ const toDto = (s: SourceRow): z.infer<typeof sourceDto> => ({
   requireSignature: s.requireSignature,
   enabled: s.enabled,
   processingDelaySec: s.processingDelaySec,
+  config: isPullKind(s.kind) ? publicSourceConfig(s.config) : s.config,
   createdAt: s.createdAt.toISOString(),
 });
+
+/** The later of the calls' last failure and the source's last pull error. */
+function latestError(
+  a: { code: string; message: string; at: Date } | null | undefined,
+  row: SourceRow,
+): { code: string; message: string; at: string } | null {
+  const b =
+    row.lastPullErrorCode && row.lastPullErrorAt
+      ? { code: row.lastPullErrorCode, message: row.lastPullErrorMessage ?? "", at: row.lastPullErrorAt }
+      : null;
+  const e = a && b ? (a.at > b.at ? a : b) : (a ?? b);
+  return e ? { ...e, at: e.at.toISOString() } : null;
+}
 
 export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -77,15 +100,9 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
       body: createSourceBody,
       responses: { 201: { description: "Created", schema: createdSourceDto } },
       handler: async ({ body, auth }) => {
-        if (body.kind !== "push") {
-          throw new AppError(
-            "VALIDATION_FAILED",
-            `Sources of kind ${body.kind} are not available yet; use "push".`,
-            {
-              details: [{ path: "body.kind", message: "only push is supported for now" }],
-            },
-          );
-        }
+        const config = isPullKind(body.kind)
+          ? sealPullConfig(body.kind, body.config, deps.config.appSecret, deps.clock())
+          : body.config;
         const token = newToken("src");
         const signingSecret = newToken("whsec");
         const source = await createSource(db, {
@@ -95,7 +112,7 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
           operatorChannel: body.operatorChannel,
           requireSignature: body.requireSignature,
           processingDelaySec: body.processingDelaySec,
-          config: body.config,
+          config,
           tokenHash: hashToken(token),
           signingSecretEnc: encryptSecret(deps.config.appSecret, signingSecret),
         });
@@ -134,9 +151,10 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
             ...toDto(row),
             status: {
               received: st?.received ?? 0,
-              failed: st?.failed ?? 0,
+              failed: (st?.failed ?? 0) + row.pullFailed,
               lastReceivedAt: st?.lastReceivedAt?.toISOString() ?? null,
-              lastError: st?.lastError ? { ...st.lastError, at: st.lastError.at.toISOString() } : null,
+              lastError: latestError(st?.lastError, row),
+              lastPullAt: row.lastPullAt?.toISOString() ?? null,
             },
           };
         });

@@ -1,0 +1,78 @@
+import type { z } from "zod";
+import { AppError } from "../../errors/app-error.ts";
+import { decryptSecret, encryptSecret } from "../../security/tokens.ts";
+import type { ConnectorContext, PullConnector } from "./connector.ts";
+import { createHttpPullConnector, httpPullConfig, httpPullSecrets } from "./http-pull.ts";
+import { createS3PullConnector, s3PullConfig, s3PullSecrets } from "./s3-pull.ts";
+import { createZadarmaConnector, zadarmaConfig, zadarmaSecrets } from "./zadarma.ts";
+
+export const pullKinds = ["http_pull", "s3_pull", "zadarma"] as const;
+export type PullKind = (typeof pullKinds)[number];
+export const isPullKind = (kind: string): kind is PullKind => (pullKinds as readonly string[]).includes(kind);
+
+const kinds = {
+  http_pull: { config: httpPullConfig, secrets: httpPullSecrets, create: createHttpPullConnector },
+  s3_pull: { config: s3PullConfig, secrets: s3PullSecrets, create: createS3PullConnector },
+  zadarma: { config: zadarmaConfig, secrets: zadarmaSecrets, create: createZadarmaConnector },
+} as const;
+
+const SECRETS_FIELD = "secretsEnc";
+
+/**
+ * Validates a pull source's `config` as sent to POST /sources: credentials (bearerToken,
+ * secretAccessKey, apiKey, apiSecret) are split off and sealed with APP_SECRET (AES-256-GCM) into one
+ * field that no response or log ever shows; `since` is fixed to the creation instant when absent.
+ */
+export function sealPullConfig(
+  kind: PullKind,
+  input: Record<string, unknown>,
+  appSecret: string,
+  now: Date,
+): Record<string, unknown> {
+  const spec = kinds[kind];
+  const secretKeys = Object.keys(spec.secrets.shape);
+  const publicPart = Object.fromEntries(Object.entries(input).filter(([k]) => !secretKeys.includes(k)));
+  const secretPart = Object.fromEntries(Object.entries(input).filter(([k]) => secretKeys.includes(k)));
+  const issues = [
+    ...issuesOf(spec.config.safeParse(publicPart)),
+    ...issuesOf(spec.secrets.safeParse(secretPart)),
+  ];
+  if (issues.length > 0) {
+    throw new AppError("VALIDATION_FAILED", `The config of a ${kind} source is invalid.`, {
+      details: issues.map((i) => ({ path: ["body", "config", ...i.path].join("."), message: i.message })),
+    });
+  }
+  const config = spec.config.parse(publicPart) as Record<string, unknown>;
+  return {
+    ...config,
+    since: config.since ?? now.toISOString(),
+    [SECRETS_FIELD]: encryptSecret(appSecret, JSON.stringify(spec.secrets.parse(secretPart))),
+  };
+}
+
+function issuesOf(result: z.ZodSafeParseResult<unknown>) {
+  return result.success ? [] : result.error.issues;
+}
+
+/** What responses may show of a source's config: everything but the sealed credentials. */
+export function publicSourceConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const { [SECRETS_FIELD]: _sealed, ...rest } = config;
+  return rest;
+}
+
+export function createPullConnector(
+  source: { kind: string; config: Record<string, unknown>; createdAt: Date },
+  appSecret: string,
+  ctx: ConnectorContext,
+): PullConnector {
+  if (!isPullKind(source.kind)) throw new Error(`not a pull source kind: ${source.kind}`);
+  const spec = kinds[source.kind];
+  const { [SECRETS_FIELD]: sealed, ...config } = source.config;
+  const secrets = typeof sealed === "string" ? JSON.parse(decryptSecret(appSecret, sealed)) : {};
+  const parsed = spec.config.parse(config) as { since?: string };
+  const since = parsed.since ? new Date(parsed.since) : source.createdAt;
+  // biome-ignore lint/suspicious/noExplicitAny: each kind's create matches its own config and secrets.
+  return (spec.create as any)(parsed, spec.secrets.parse(secrets), since, ctx);
+}
+
+export type { ConnectorContext, PullConnector, PulledCall, PullPage } from "./connector.ts";
