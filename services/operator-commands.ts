@@ -8,7 +8,7 @@ import { runScheduledJob } from "./scheduler/main.ts";
  * the CLI process against Postgres, or inside the running all-in-one server on embedded PGlite.
  */
 export async function runOperatorCommand(
-  infra: Pick<Infrastructure, "database" | "mailer">,
+  infra: Pick<Infrastructure, "database" | "mailer" | "storage">,
   logger: Logger,
   command: string,
   args: Record<string, unknown>,

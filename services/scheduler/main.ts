@@ -8,7 +8,7 @@ import { startSchedules } from "./schedules.ts";
 
 /** Runs one scheduled job as of `now` and returns what it did (used by the worker and `npm run job`). */
 export async function runScheduledJob(
-  infra: Pick<Infrastructure, "database" | "mailer">,
+  infra: Pick<Infrastructure, "database" | "mailer" | "storage">,
   logger: Logger,
   name: string,
   now: Date,
@@ -18,7 +18,10 @@ export async function runScheduledJob(
     throw new Error(`Unknown job "${name}". Known: ${scheduledJobs.map((j) => j.name).join(", ")}`);
   }
   const started = performance.now();
-  const result = await job.run({ database: infra.database, mailer: infra.mailer, logger }, now);
+  const result = await job.run(
+    { database: infra.database, mailer: infra.mailer, storage: infra.storage, logger },
+    now,
+  );
   logger.info(
     { job: name, now: now.toISOString(), ms: Math.round(performance.now() - started), result },
     "scheduled job done",

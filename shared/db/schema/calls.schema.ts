@@ -83,6 +83,11 @@ export const calls = pgTable(
     createdAt: createdAt(),
     updatedAt: tstz("updated_at").notNull().defaultNow(),
     processedAt: tstz("processed_at"),
+    /**
+     * Set by retention-purge: the recording, transcript, analyses and personal metadata are gone; the
+     * row stays as a shell (duration, metrics, cost) so the ledger and aggregates stay consistent.
+     */
+    purgedAt: tstz("purged_at"),
   },
   (t) => [
     // The same externalId from one source never makes two calls, even under concurrent deliveries.
@@ -91,6 +96,7 @@ export const calls = pgTable(
       .where(sql`${t.externalId} is not null`),
     index("calls_account_created_idx").on(t.accountId, t.createdAt.desc(), t.id.desc()),
     index("calls_account_status_idx").on(t.accountId, t.status),
+    index("calls_unpurged_created_idx").on(t.accountId, t.createdAt).where(sql`${t.purgedAt} is null`),
   ],
 );
 

@@ -26,6 +26,12 @@ const listQuery = z
   .extend(pageQuery.shape);
 const idParams = z.object({ id: z.uuid() });
 
+const callPurged = (at: Date) =>
+  new AppError(
+    "CALL_PURGED",
+    `The call's recording, transcript and analyses were deleted on ${at.toISOString()} when its retention ended.`,
+  );
+
 export function callsRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
   return [
@@ -64,10 +70,12 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         200: { description: "The call", schema: callDetailDto },
         404: { description: "Not found" },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, auth }) => {
         const call = await findCall(db, auth.account.id, params.id);
         if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+        if (call.purgedAt) throw callPurged(call.purgedAt);
         return { status: 200, body: toCallDetail(call, await findAnalyses(db, auth.account.id, call.id)) };
       },
     }),
@@ -83,9 +91,11 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         302: { description: "Redirect to the signed URL" },
         200: { description: "The signed URL", schema: z.object({ url: z.string(), expiresAt: z.string() }) },
         404: { description: "Not found" },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, query, auth, log }) => {
         const call = await findCall(db, auth.account.id, params.id);
+        if (call?.purgedAt) throw callPurged(call.purgedAt);
         if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
         const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
         log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
