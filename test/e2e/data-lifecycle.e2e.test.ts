@@ -295,7 +295,22 @@ describe("data lifecycle", () => {
       status = (await owner.client.get<{ status: string }>(`/api/v1/calls/${callId}`)).body.status;
     }
     expect(["processing", "done"]).toContain(status);
-    expect((await waitForCall(owner.client, callId)).status).toBe("done");
+
+    // Blocked again while it holds funds: the pipeline stops at its next step and releases the hold
+    // (unless it already finished in the meantime, then it was charged normally).
+    await owner.client.post("/api/v1/account/processing/block");
+    const ended = (await waitForCall(owner.client, callId)) as unknown as {
+      status: string;
+      error: { code: string } | null;
+      cost: { status: string } | null;
+    };
+    if (ended.status === "failed") {
+      expect(ended.error?.code).toBe("PROCESSING_BLOCKED");
+      expect(ended.cost?.status).toBe("released");
+    } else {
+      expect(ended.status).toBe("done");
+      expect(ended.cost?.status).toBe("charged");
+    }
     expect((await auditActions(owner.accountId)).map((x) => x.action)).toEqual(
       expect.arrayContaining(["account.processing_block", "account.processing_unblock"]),
     );

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
 import {
@@ -9,6 +9,9 @@ import {
   calls,
   idempotencyKeys,
   notifications,
+  paymentEvents,
+  payments,
+  refunds,
   users,
 } from "../schema/index.ts";
 import type { AccountRow } from "./accounts.repository.ts";
@@ -186,10 +189,25 @@ export async function countAccountRows(db: Db, accountId: string): Promise<Recor
 /**
  * Deletes the account row (everything of it cascades: users and their sessions, sources, calls,
  * analyses, templates, payments, invoices, provider usage) and its audit entries, notices and idempotency keys. The
- * ledger has no foreign key to accounts and holds no personal data: its rows stay for accounting.
+ * ledger has no foreign key to accounts and holds no personal data: its rows stay for accounting, as
+ * do refunds (reason text removed). Gateway notifications of its payments are deleted.
  */
 export async function deleteAccountRows(db: Db, accountId: string): Promise<void> {
   await db.delete(auditLog).where(eq(auditLog.accountId, accountId));
+  // Gateways' notifications may carry payer details (e-mail, card mask): gone with the payments.
+  await db
+    .delete(paymentEvents)
+    .where(
+      inArray(
+        paymentEvents.paymentId,
+        db.select({ id: payments.id }).from(payments).where(eq(payments.accountId, accountId)),
+      ),
+    );
+  // Refunds stay for accounting (amounts, ids); their free-text reason may name people.
+  await db
+    .update(refunds)
+    .set({ reason: "(removed with the account)" })
+    .where(eq(refunds.accountId, accountId));
   await db.delete(notifications).where(eq(notifications.accountId, accountId));
   await db.delete(idempotencyKeys).where(eq(idempotencyKeys.accountId, accountId));
   await db.delete(accounts).where(eq(accounts.id, accountId));

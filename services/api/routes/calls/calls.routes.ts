@@ -8,6 +8,7 @@ import {
 } from "../../../../shared/db/repositories/calls.repository.ts";
 import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -128,13 +129,19 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         },
         402: { description: "The balance does not cover it" },
         404: { description: "Not found" },
-        409: { description: "The call is not processed, or there is no active template" },
+        409: {
+          description:
+            "The call is not processed, there is no active template, or the account is closed, blocked or up for deletion",
+        },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, auth }) => {
         const now = deps.clock();
         const result = await db.transaction(async (tx) => {
           const call = await lockCall(tx, auth.account.id, params.id);
           if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+          if (call.purgedAt) throw callPurged(call.purgedAt);
+          assertAccountAcceptsCalls(auth.account);
           const templates = await findTemplates(tx, auth.account.id, { activeOnly: true });
           return startReanalysis(tx, deps.queue, { account: auth.account, call, templates, now });
         });
