@@ -338,6 +338,10 @@ describe("data lifecycle", () => {
     expect((await owner.client.delete("/api/v1/account/deletion-request")).status).toBe(409);
     expect((await runJob("deletion-purge", new Date(firstBy.getTime() + 2 * second))).accounts).toEqual([]);
 
+    expect((await auditActions(owner.accountId)).map((x) => x.action)).toEqual([
+      "account.deletion_request",
+      "account.deletion_cancel",
+    ]);
     const second_ = await owner.client.post<{ deleteBy: string }>("/api/v1/account/deletion-request");
     const deleteBy = new Date(second_.body.deleteBy);
     expect((await runJob("deletion-purge", new Date(deleteBy.getTime() - 2 * second))).accounts).toEqual([]);
@@ -369,6 +373,10 @@ describe("data lifecycle", () => {
     expect(reports[0]?.counts).toMatchObject({ users: 1, calls: 1, sources: 1, storageObjects: 1 });
     expect(JSON.stringify(reports)).not.toContain(owner.email);
     expect(new Date(reports[0]!.executed_at).getTime()).toBe(after.getTime());
+    // The account's audit trail goes with it; one entry naming only ids and counts remains.
+    const trail = await auditActions(owner.accountId);
+    expect(trail.map((x) => x.action)).toEqual(["account.deleted"]);
+    expect(JSON.stringify(trail)).not.toContain(owner.email);
     const ledger = await runJob("ledger-check", after);
     expect(ledger.ok).toBe(true);
   });

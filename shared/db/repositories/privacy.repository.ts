@@ -12,6 +12,7 @@ import {
   paymentEvents,
   payments,
   refunds,
+  sources,
   users,
 } from "../schema/index.ts";
 import type { AccountRow } from "./accounts.repository.ts";
@@ -70,13 +71,17 @@ export async function setProcessingBlocked(
   return row;
 }
 
-/** Ids of the account's calls still waiting for the pipeline's first step (resumed after unblocking). */
-export async function findReceivedCallIds(db: Db, accountId: string): Promise<string[]> {
+/**
+ * The account's calls still waiting for the pipeline's first step (resumed after unblocking), with when
+ * their source wanted processing to start (received + the source's processing delay).
+ */
+export async function findReceivedCalls(db: Db, accountId: string): Promise<{ id: string; startAt: Date }[]> {
   const rows = await db
-    .select({ id: calls.id })
+    .select({ id: calls.id, createdAt: calls.createdAt, delaySec: sources.processingDelaySec })
     .from(calls)
+    .leftJoin(sources, eq(sources.id, calls.sourceId))
     .where(and(eq(calls.accountId, accountId), eq(calls.status, "received"), isNull(calls.purgedAt)));
-  return rows.map((r) => r.id);
+  return rows.map((r) => ({ id: r.id, startAt: new Date(r.createdAt.getTime() + (r.delaySec ?? 0) * 1000) }));
 }
 
 export interface CallDueForPurge {

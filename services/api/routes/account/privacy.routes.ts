@@ -9,7 +9,7 @@ import {
   cancelAccountDeletion,
   closeAccount,
   findAccountUsers,
-  findReceivedCallIds,
+  findReceivedCalls,
   scheduleAccountDeletion,
   setProcessingBlocked,
 } from "../../../../shared/db/repositories/privacy.repository.ts";
@@ -51,9 +51,14 @@ export function privacyRoutes(deps: ApiDeps): AnyRoute[] {
 
   /** Queues the calls that waited as `received` while processing was stopped. */
   const resumeWaitingCalls = async (accountId: string) => {
-    const ids = await findReceivedCallIds(db, accountId);
-    for (const callId of ids) await deps.queue.send(probeCallJob, { accountId, callId });
-    return ids.length;
+    const waiting = await findReceivedCalls(db, accountId);
+    const now = deps.clock();
+    for (const call of waiting) {
+      // A source's processing delay still holds (a repeat of a job already queued is harmless).
+      const startAfter = call.startAt > now ? call.startAt : undefined;
+      await deps.queue.send(probeCallJob, { accountId, callId: call.id }, { startAfter });
+    }
+    return waiting.length;
   };
 
   return [
