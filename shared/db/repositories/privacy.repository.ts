@@ -146,7 +146,10 @@ export interface AccountDueForDeletion {
   deletionRequestedAt: Date | null;
 }
 
-/** Locks up to `limit` accounts whose deletion time has come, skipping those another purger holds. */
+/**
+ * Locks up to `limit` accounts whose deletion time has come and that have no call mid-pipeline, skipping
+ * those another purger holds.
+ */
 export async function lockAccountsDueForDeletion(
   db: Db,
   now: Date,
@@ -156,6 +159,9 @@ export async function lockAccountsDueForDeletion(
     db,
     sql`select id, deletion_requested_at as requested from ${accounts}
          where deletion_scheduled_for is not null and deletion_scheduled_for <= ${now.toISOString()}::timestamptz
+           -- A call mid-pipeline holds funds; the pipeline refuses it at its next step and releases the
+           -- hold, so the account waits for the next run rather than leave a hold open in the books.
+           and not exists (select 1 from calls c where c.account_id = accounts.id and c.status = 'processing')
          order by deletion_scheduled_for, id
          limit ${limit}
          for update skip locked`,
