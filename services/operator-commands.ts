@@ -12,7 +12,7 @@ import { runScheduledJob } from "./scheduler/main.ts";
  * the CLI process against Postgres, or inside the running all-in-one server on embedded PGlite.
  */
 export async function runOperatorCommand(
-  infra: Pick<Infrastructure, "database" | "mailer"> & Partial<Infrastructure>,
+  infra: Pick<Infrastructure, "database" | "mailer" | "storage"> & Partial<Infrastructure>,
   logger: Logger,
   command: string,
   args: Record<string, unknown>,

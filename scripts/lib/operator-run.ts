@@ -3,6 +3,7 @@ import { loadConfig } from "../../shared/config/config.ts";
 import { migrateDatabase, openDatabase } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createMailer } from "../../shared/providers/mail/create-mailer.ts";
+import { createObjectStorage } from "../../shared/providers/storage/create-object-storage.ts";
 import { callRunningServer, lockDataDir } from "../../shared/runtime/embedded-control.ts";
 import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 
@@ -37,7 +38,14 @@ export async function runOperator(command: string, args: Record<string, unknown>
       print({
         via: config.database.kind,
         result: await runOperatorCommand(
-          infra ?? { database, mailer: createMailer(config.mail) },
+          infra ?? {
+            database,
+            mailer: createMailer(config.mail),
+            storage: createObjectStorage(config.storage, {
+              publicUrl: config.publicUrl,
+              secret: config.appSecret,
+            }),
+          },
           logger,
           command,
           args,

@@ -13,7 +13,8 @@ import { startSchedules } from "./schedules.ts";
 
 /** Runs one scheduled job as of `now` and returns what it did (used by the worker and `npm run job`). */
 export async function runScheduledJob(
-  infra: Pick<Infrastructure, "database" | "mailer"> & Partial<Pick<Infrastructure, "queue">>,
+  infra: Pick<Infrastructure, "database" | "mailer" | "storage"> &
+    Partial<Pick<Infrastructure, "queue">>,
   logger: Logger,
   name: string,
   now: Date,
@@ -24,7 +25,13 @@ export async function runScheduledJob(
   }
   const started = performance.now();
   const result = await job.run(
-    { database: infra.database, mailer: infra.mailer, queue: infra.queue, logger },
+    {
+      database: infra.database,
+      mailer: infra.mailer,
+      storage: infra.storage,
+      queue: infra.queue,
+      logger,
+    },
     now,
   );
   logger.info(

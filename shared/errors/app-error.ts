@@ -31,6 +31,14 @@ export const errorCodes = {
   INVOICE_NOT_PAYABLE: 409,
   /** The available balance does not cover what this action costs; top up first. */
   INSUFFICIENT_FUNDS: 402,
+  /** The account was closed (agreement ended): no new calls are accepted or processed. */
+  ACCOUNT_CLOSED: 409,
+  /** The owner asked to delete the account: no new calls until the request is cancelled. */
+  ACCOUNT_DELETION_PENDING: 409,
+  /** The owner blocked processing of the account's data: no new calls until unblocked. */
+  PROCESSING_BLOCKED: 409,
+  /** The call's recording, transcript and analyses were deleted when its retention ended. */
+  CALL_PURGED: 410,
   /** Too many requests; `Retry-After` says when to come back. */
   RATE_LIMITED: 429,
   /** A dependency (database, storage, provider) is unavailable; try again later. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { AudioTools } from "../audio/audio-tools.ts";
 import type { Database } from "../db/client.ts";
+import { getAccount } from "../db/repositories/accounts.repository.ts";
 import {
   countCallsReceivedSince,
   findCallBySourceKey,
@@ -9,6 +10,7 @@ import {
 } from "../db/repositories/calls.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
+import { assertAccountAcceptsCalls } from "../privacy/data-lifecycle.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 import { probeCallJob } from "../queue/job-definitions.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
@@ -43,7 +45,7 @@ export const recordingKey = (accountId: string, callId: string) =>
   `accounts/${accountId}/calls/${callId}/recording`;
 
 /**
- * PRODUCT.md step 1: checks the file is audio (by content, with ffprobe) before anything is stored, so bad
+ * PRODUCT.md step 1: refuses accounts that may not take calls (closed, deletion pending, blocked); checks the file is audio (by content, with ffprobe) before anything is stored, so bad
  * input creates no call; stores it; then writes the call row and its first job in one transaction. The
  * same (source, externalId) twice returns the first call, also when both arrive at once.
  */
@@ -57,6 +59,11 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
     );
     if (existing) return { callId: existing.id, status: existing.status, duplicate: true };
   }
+  // Closed, deletion pending or processing blocked: refused with a clear 409 (a repeat of a call
+  // already received above still gets its first answer).
+  const account = await getAccount(deps.database.db, input.accountId);
+  if (!account) throw new AppError("NOT_FOUND", "Account not found.");
+  assertAccountAcceptsCalls(account);
   // Per-account upload rate, counted in the database so it holds across API replicas (approximate
   // under a burst of simultaneous uploads: each sees the count before the others commit).
   const now = deps.clock?.() ?? new Date();

@@ -117,6 +117,7 @@ describe("pull sources (http_pull, s3_pull, zadarma) on postgres", () => {
     const jobDeps = {
       database: infra.database,
       mailer: infra.mailer,
+      storage: infra.storage,
       logger: deps.logger,
       queue: infra.queue,
     };

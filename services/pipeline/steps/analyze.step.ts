@@ -12,6 +12,7 @@ import { maskDialogue } from "../../../shared/privacy/mask-personal-data.ts";
 import type { CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 import { round3 } from "./probe.step.ts";
+import { refuseStoppedAccount } from "./transcribe.step.ts";
 
 /**
  * Steps 7–8: answers every active template of the account (each answer set stored as its own analysis,
@@ -21,6 +22,7 @@ import { round3 } from "./probe.step.ts";
 export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (call?.status !== "processing" || call.transcript === null) return;
+  await refuseStoppedAccount(deps, job);
   const started = performance.now();
   const activeTemplates = await findTemplates(deps.database.db, job.accountId, { activeOnly: true });
   await answerTemplates(deps, call, activeTemplates);

@@ -3,6 +3,7 @@ import { getAccount } from "../../../shared/db/repositories/accounts.repository.
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import { AppError } from "../../../shared/errors/app-error.ts";
 import { notifySuspended } from "../../../shared/notifications/notifications.ts";
+import { accountMayProcess } from "../../../shared/privacy/data-lifecycle.ts";
 import { type CallJobPayload, transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 import { withScratchDir } from "./scratch-dir.ts";
@@ -15,7 +16,15 @@ import { withScratchDir } from "./scratch-dir.ts";
 export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (!call || (call.status !== "received" && call.status !== "awaiting_funds")) return;
+  // Its retention ended before it was processed: nothing left to process.
+  if (call.purgedAt) return;
   if (!call.recordingKey) throw new AppError("MEDIA_UNREADABLE", "The call has no recording.");
+  // Closed, deletion pending or processing blocked: the call waits as `received`, nothing reserved;
+  // unblocking (or cancelling the deletion) queues it again.
+  if (!accountMayProcess(await getAccount(deps.database.db, job.accountId))) {
+    deps.logger.info({ callId: job.callId, accountId: job.accountId }, "processing stopped for the account");
+    return;
+  }
 
   const started = performance.now();
   const probe = await withScratchDir(deps.tmpDir, async (dir) => {

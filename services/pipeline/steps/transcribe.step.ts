@@ -4,6 +4,7 @@ import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
 import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
+import { assertAccountAcceptsCalls } from "../../../shared/privacy/data-lifecycle.ts";
 import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 import { round3 } from "./probe.step.ts";
@@ -17,6 +18,7 @@ import { withScratchDir } from "./scratch-dir.ts";
 export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (call?.status !== "processing" || call.transcript !== null) return;
+  await refuseStoppedAccount(deps, job);
   const durationSec = call.durationSec ?? 0;
   const timings: Record<string, number> = {};
   const lap = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -91,4 +93,13 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
     });
     await deps.queue.send(analyzeCallJob, job, { tx });
   });
+}
+
+/**
+ * A call already holding funds when its account was closed, blocked or put up for deletion is not
+ * processed further: the AppError (not retryable) makes the worker fail it and release its hold.
+ */
+export async function refuseStoppedAccount(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
+  const account = await getAccount(deps.database.db, job.accountId);
+  if (account) assertAccountAcceptsCalls(account);
 }

@@ -4,13 +4,16 @@ import type { Database } from "../../../shared/db/client.ts";
 import { findLedgerViolations } from "../../../shared/db/repositories/ledger.repository.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
 import { runLowBalanceNotifications } from "../../../shared/notifications/notifications.ts";
+import { deleteDueAccounts, purgeExpiredCalls } from "../../../shared/privacy/data-lifecycle.ts";
 import type { Mailer } from "../../../shared/providers/mail/mailer.ts";
 import { pullSourcesJob } from "../../../shared/queue/job-definitions.ts";
 import type { JobQueue } from "../../../shared/queue/job-queue.ts";
+import type { ObjectStorage } from "../../../shared/providers/storage/object-storage.ts";
 
 export interface ScheduledJobDeps {
   database: Database;
   mailer: Mailer;
+  storage: ObjectStorage;
   logger: Logger;
   /** Where jobs that run in another service (pull-sources → ingestion) are enqueued. */
   queue?: JobQueue;
@@ -25,8 +28,7 @@ export interface ScheduledJobSpec {
 }
 
 /**
- * The scheduled jobs that exist so far. API.md also names retention-purge and deletion-purge: issue #7
- * adds them here.
+ * The scheduled jobs API.md names.
  */
 export const scheduledJobs: ScheduledJobSpec[] = [
   {
@@ -58,6 +60,24 @@ export const scheduledJobs: ScheduledJobSpec[] = [
           now,
         )),
       };
+    },
+  },
+  {
+    name: "retention-purge",
+    cron: "40 2 * * *",
+    description:
+      "Delete recordings, transcripts, analyses and callers' personal data past retention (3 years after closing, or the account's retentionDays).",
+    async run(deps, now) {
+      return purgeExpiredCalls({ db: deps.database.db, storage: deps.storage, logger: deps.logger }, now);
+    },
+  },
+  {
+    name: "deletion-purge",
+    cron: "10 3 * * *",
+    description:
+      "Delete accounts whose deletion request's grace period has ended, with their stored objects.",
+    async run(deps, now) {
+      return deleteDueAccounts({ db: deps.database.db, storage: deps.storage, logger: deps.logger }, now);
     },
   },
   {

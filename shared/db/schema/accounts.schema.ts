@@ -32,6 +32,10 @@ export const accounts = pgTable(
     analysisProviders: jsonb("analysis_providers").$type<string[]>().notNull().default([]),
     closedAt: tstz("closed_at"),
     deletionRequestedAt: tstz("deletion_requested_at"),
+    /** When deletion-purge deletes the account (requested + grace period); null when none is pending. */
+    deletionScheduledFor: tstz("deletion_scheduled_for"),
+    /** Set while the owner blocks processing (data subject right): no new calls, queued ones wait. */
+    processingBlockedAt: tstz("processing_blocked_at"),
     createdAt: createdAt(),
   },
   (t) => [

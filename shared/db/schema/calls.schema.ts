@@ -83,6 +83,11 @@ export const calls = pgTable(
     createdAt: createdAt(),
     updatedAt: tstz("updated_at").notNull().defaultNow(),
     processedAt: tstz("processed_at"),
+    /**
+     * Set by retention-purge: the recording, transcript, analyses and personal metadata are gone; the
+     * row stays as a shell (duration, metrics, cost) so the ledger and aggregates stay consistent.
+     */
+    purgedAt: tstz("purged_at"),
   },
   (t) => [
     // The same externalId from one source never makes two calls, even under concurrent deliveries.
@@ -105,6 +110,7 @@ export const calls = pgTable(
     ),
     // Reports select by when a call happened (started, else received): reports.repository.ts callTime.
     index("calls_account_call_time_idx").on(t.accountId, sql`coalesce(started_at, created_at)`),
+    index("calls_unpurged_created_idx").on(t.accountId, t.createdAt).where(sql`${t.purgedAt} is null`),
   ],
 );
 

@@ -7,8 +7,9 @@ import { AppError } from "../../../../shared/errors/app-error.ts";
 import { Money, moneyFromDb } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { privacyRoutes } from "./privacy.routes.ts";
 
-const accountDto = z.object({
+export const accountDto = z.object({
   id: z.uuid(),
   company: z.string(),
   currency: z.string(),
@@ -19,6 +20,13 @@ const accountDto = z.object({
   speechLanguage: z.enum(["ru", "kk", "en", "auto"]),
   speechProviders: z.array(z.string()),
   analysisProviders: z.array(z.string()),
+  /** When the agreement ended (account closed); the 3-year retention clock runs from here. */
+  closedAt: z.string().nullable(),
+  /** A pending deletion request: when it was made and when the account will be deleted. */
+  deletionRequestedAt: z.string().nullable(),
+  deleteBy: z.string().nullable(),
+  /** The owner blocked processing: no new calls are accepted or processed, data is kept. */
+  processingBlocked: z.boolean(),
   createdAt: z.string(),
 });
 
@@ -44,7 +52,7 @@ const patchBody = z
   .partial()
   .refine((b) => Object.keys(b).length > 0, "nothing to change");
 
-function toDto(a: AccountRow): z.infer<typeof accountDto> {
+export function toDto(a: AccountRow): z.infer<typeof accountDto> {
   return {
     id: a.id,
     company: a.company,
@@ -58,6 +66,10 @@ function toDto(a: AccountRow): z.infer<typeof accountDto> {
     speechLanguage: a.speechLanguage,
     speechProviders: a.speechProviders,
     analysisProviders: a.analysisProviders,
+    closedAt: a.closedAt?.toISOString() ?? null,
+    deletionRequestedAt: a.deletionRequestedAt?.toISOString() ?? null,
+    deleteBy: a.deletionScheduledFor?.toISOString() ?? null,
+    processingBlocked: a.processingBlockedAt !== null,
     createdAt: a.createdAt.toISOString(),
   };
 }
@@ -122,5 +134,6 @@ export function accountRoutes(deps: ApiDeps): AnyRoute[] {
         };
       },
     }),
+    ...privacyRoutes(deps),
   ];
 }

@@ -8,6 +8,7 @@ import {
 } from "../../../../shared/db/repositories/calls.repository.ts";
 import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -25,6 +26,12 @@ const listQuery = z
   })
   .extend(pageQuery.shape);
 const idParams = z.object({ id: z.uuid() });
+
+const callPurged = (at: Date) =>
+  new AppError(
+    "CALL_PURGED",
+    `The call's recording, transcript and analyses were deleted on ${at.toISOString()} when its retention ended.`,
+  );
 
 export function callsRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -64,10 +71,12 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         200: { description: "The call", schema: callDetailDto },
         404: { description: "Not found" },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, auth }) => {
         const call = await findCall(db, auth.account.id, params.id);
         if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+        if (call.purgedAt) throw callPurged(call.purgedAt);
         return { status: 200, body: toCallDetail(call, await findAnalyses(db, auth.account.id, call.id)) };
       },
     }),
@@ -83,9 +92,11 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         302: { description: "Redirect to the signed URL" },
         200: { description: "The signed URL", schema: z.object({ url: z.string(), expiresAt: z.string() }) },
         404: { description: "Not found" },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, query, auth, log }) => {
         const call = await findCall(db, auth.account.id, params.id);
+        if (call?.purgedAt) throw callPurged(call.purgedAt);
         if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
         const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
         log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
@@ -118,13 +129,19 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         },
         402: { description: "The balance does not cover it" },
         404: { description: "Not found" },
-        409: { description: "The call is not processed, or there is no active template" },
+        409: {
+          description:
+            "The call is not processed, there is no active template, or the account is closed, blocked or up for deletion",
+        },
+        410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, auth }) => {
         const now = deps.clock();
         const result = await db.transaction(async (tx) => {
           const call = await lockCall(tx, auth.account.id, params.id);
           if (!call) throw new AppError("NOT_FOUND", "Call not found.");
+          if (call.purgedAt) throw callPurged(call.purgedAt);
+          assertAccountAcceptsCalls(auth.account);
           const templates = await findTemplates(tx, auth.account.id, { activeOnly: true });
           return startReanalysis(tx, deps.queue, { account: auth.account, call, templates, now });
         });

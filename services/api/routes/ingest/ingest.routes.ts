@@ -4,6 +4,7 @@ import path from "node:path";
 import { type Readable, Transform } from "node:stream";
 import type { Request } from "express";
 import { z } from "zod";
+import type { AccountRow } from "../../../../shared/db/repositories/accounts.repository.ts";
 import { getAccount } from "../../../../shared/db/repositories/accounts.repository.ts";
 import {
   findSourceByTokenHash,
@@ -17,6 +18,7 @@ import {
 } from "../../../../shared/ingest/call-metadata.ts";
 import { downloadRecording } from "../../../../shared/ingest/download-recording.ts";
 import { ingestRecording } from "../../../../shared/ingest/ingest-recording.ts";
+import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import { decryptSecret, hashToken, safeEqualHex } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { discardUpload, receiveMultipart } from "../../http/multipart.ts";
@@ -81,6 +83,8 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         }
         const sourceLog = log.child({ sourceId: source.id, accountId: source.accountId });
         const owner = await getAccount(deps.database.db, source.accountId);
+        // Closed, deletion pending or processing blocked: a 409 naming why, before the body is read.
+        if (owner) refuseBeforeUpload(req, owner);
         if (owner?.status !== "active") {
           req.resume();
           throw new AppError("FORBIDDEN", "This account is blocked or closed: recordings are not accepted.");
@@ -176,6 +180,7 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         202: { description: "Accepted", schema: z.object({ callId: z.uuid(), status: z.string() }) },
       },
       handler: async ({ req, auth }) => {
+        refuseBeforeUpload(req, auth.account);
         if (auth.account.status !== "active") {
           throw new AppError("FORBIDDEN", "This account is blocked or closed: recordings are not accepted.");
         }
@@ -263,4 +268,13 @@ async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+function refuseBeforeUpload(req: Request, account: AccountRow): void {
+  try {
+    assertAccountAcceptsCalls(account);
+  } catch (error) {
+    req.resume();
+    throw error;
+  }
 }

@@ -388,6 +388,25 @@ const en = {
   "inv.none": "No invoices yet.",
   "inv.badBin": "The BIN/IIN is not valid: check the 12 digits.",
 
+  "privacy.title": "Your data",
+  "privacy.hint":
+    "Download everything the account holds; block processing (new calls are refused, data is kept); close the agreement (data is kept at most 3 years, then deleted); or ask to delete the account and all its data (after 14 days, which you can cancel).",
+  "privacy.export": "Download all data (JSON)",
+  "privacy.exported": "Export downloaded. Audio links in it work for 5 minutes.",
+  "privacy.block": "Block processing",
+  "privacy.blockConfirm":
+    "Block processing? New calls will be refused and queued calls will wait. Your data is kept.",
+  "privacy.unblock": "Resume processing",
+  "privacy.blockedNow": "Processing is blocked: new calls are refused, queued calls wait.",
+  "privacy.close": "Close the account",
+  "privacy.closeConfirm":
+    "Close the account? No new calls will be accepted or processed. Recordings are deleted 3 years later (or sooner under your retention setting). This cannot be undone here.",
+  "privacy.closedOn": "The account was closed on {date}. Data is kept until retention ends.",
+  "privacy.requestDeletion": "Delete the account and all data",
+  "privacy.deletionConfirm":
+    "Delete the account and all its data? Everything is deleted permanently in 14 days; until then you can cancel. Ledger records stay for accounting without personal data.",
+  "privacy.deletionPending": "The account will be deleted on {date}. You can cancel until then.",
+  "privacy.cancelDeletion": "Cancel deletion",
   "acc.title": "Account",
   "acc.profile": "Profile",
   "acc.company": "Company",
@@ -810,6 +829,25 @@ const ru = {
   "inv.none": "Счетов пока нет.",
   "inv.badBin": "БИН/ИИН недействителен: проверьте 12 цифр.",
 
+  "privacy.title": "Ваши данные",
+  "privacy.hint":
+    "Скачайте все данные аккаунта; заблокируйте обработку (новые звонки не принимаются, данные сохраняются); закройте договор (данные хранятся не дольше 3 лет, затем удаляются) или запросите удаление аккаунта и всех данных (через 14 дней, до этого можно отменить).",
+  "privacy.export": "Скачать все данные (JSON)",
+  "privacy.exported": "Выгрузка скачана. Ссылки на аудио в ней действуют 5 минут.",
+  "privacy.block": "Заблокировать обработку",
+  "privacy.blockConfirm":
+    "Заблокировать обработку? Новые звонки не будут приниматься, звонки в очереди будут ждать. Данные сохраняются.",
+  "privacy.unblock": "Возобновить обработку",
+  "privacy.blockedNow": "Обработка заблокирована: новые звонки не принимаются, звонки в очереди ждут.",
+  "privacy.close": "Закрыть аккаунт",
+  "privacy.closeConfirm":
+    "Закрыть аккаунт? Новые звонки не будут приниматься и обрабатываться. Записи удаляются через 3 года (или раньше по вашему сроку хранения). Отменить это здесь нельзя.",
+  "privacy.closedOn": "Аккаунт закрыт {date}. Данные хранятся до окончания срока хранения.",
+  "privacy.requestDeletion": "Удалить аккаунт и все данные",
+  "privacy.deletionConfirm":
+    "Удалить аккаунт и все его данные? Всё будет удалено безвозвратно через 14 дней, до этого можно отменить. Записи журнала операций остаются для бухгалтерии без персональных данных.",
+  "privacy.deletionPending": "Аккаунт будет удалён {date}. До этого удаление можно отменить.",
+  "privacy.cancelDeletion": "Отменить удаление",
   "acc.title": "Аккаунт",
   "acc.profile": "Профиль",
   "acc.company": "Компания",

@@ -1,7 +1,7 @@
 // The account: who is signed in, the account's settings (owners change them) and adding users.
 import { api } from "../lib/api.js";
-import { checkField, errorBox, field, h, select } from "../lib/dom.js";
-import { formatMoney, t } from "../lib/i18n.js";
+import { checkField, errorBox, field, h, saveBlob, select } from "../lib/dom.js";
+import { formatDate, formatDateTime, formatMoney, t } from "../lib/i18n.js";
 
 function profile(me) {
   return h(
@@ -168,6 +168,93 @@ function addUser() {
   return form;
 }
 
+/**
+ * "Your data" (owners): export everything, block processing, close the agreement, ask for deletion
+ * (cancellable). Each action that stops something asks for confirmation first.
+ */
+function yourData(ctx, account) {
+  const errors = errorBox();
+  const status = h("p", { class: "muted", role: "status", id: "privacy-status" });
+  const section = h("section", { class: "card", "aria-labelledby": "privacy-title", id: "your-data" });
+  const act = (fn) => async () => {
+    errors.textContent = "";
+    status.textContent = "";
+    try {
+      await fn();
+    } catch (error) {
+      errors.textContent = error.message;
+    }
+  };
+  const rerender = (next) => section.replaceWith(yourData(ctx, next));
+  const button = (label, onClick, cls = "") =>
+    h("button", { type: "button", class: cls, onClick: act(onClick) }, label);
+
+  const state = [];
+  if (account.closedAt)
+    state.push(h("p", { class: "notice" }, t("privacy.closedOn", { date: formatDate(account.closedAt) })));
+  if (account.deleteBy)
+    state.push(
+      h(
+        "p",
+        { class: "notice warning" },
+        t("privacy.deletionPending", { date: formatDateTime(account.deleteBy) }),
+      ),
+    );
+  if (account.processingBlocked) state.push(h("p", { class: "notice" }, t("privacy.blockedNow")));
+
+  const actions = h(
+    "div",
+    { class: "actions" },
+    button(t("privacy.export"), async () => {
+      const { blob, fileName } = await api.blob("/api/v1/account/export");
+      saveBlob(blob, fileName ?? "tyndau-export.json");
+      status.textContent = t("privacy.exported");
+    }),
+    account.closedAt
+      ? null
+      : account.processingBlocked
+        ? button(t("privacy.unblock"), async () =>
+            rerender(await api.post("/api/v1/account/processing/unblock")),
+          )
+        : button(t("privacy.block"), async () => {
+            if (!confirm(t("privacy.blockConfirm"))) return;
+            rerender(await api.post("/api/v1/account/processing/block"));
+          }),
+    account.closedAt
+      ? null
+      : button(
+          t("privacy.close"),
+          async () => {
+            if (!confirm(t("privacy.closeConfirm"))) return;
+            rerender(await api.post("/api/v1/account/close"));
+          },
+          "danger",
+        ),
+    account.deleteBy
+      ? button(t("privacy.cancelDeletion"), async () =>
+          rerender(await api.delete("/api/v1/account/deletion-request")),
+        )
+      : button(
+          t("privacy.requestDeletion"),
+          async () => {
+            if (!confirm(t("privacy.deletionConfirm"))) return;
+            await api.post("/api/v1/account/deletion-request");
+            rerender(await api.get("/api/v1/account"));
+          },
+          "danger",
+        ),
+  );
+  section.append(
+    h("h2", { id: "privacy-title" }, t("privacy.title")),
+    h("p", { class: "hint" }, t("privacy.hint")),
+    ...state,
+    actions,
+    errors,
+    status,
+  );
+  return section;
+}
+
 export async function accountPage(ctx) {
   const [me, account] = await Promise.all([
     api.get("/api/v1/me"),
@@ -180,5 +267,6 @@ export async function accountPage(ctx) {
     profile(me),
     account ? settings(ctx, account) : null,
     ctx.owner ? addUser() : null,
+    ctx.owner && account ? yourData(ctx, account) : null,
   );
 }
