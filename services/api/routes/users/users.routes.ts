@@ -184,7 +184,7 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
           return row;
         });
         // The token travels in the fragment, which browsers never send to a server (nor to its logs).
-        const acceptUrl = `${deps.config.publicUrl}/invite.html#token=${token}`;
+        const acceptUrl = `${deps.config.publicUrl}/#/invite?token=${token}`;
         try {
           await deps.mailer.send({
             to: [body.email],

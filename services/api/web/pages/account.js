@@ -2,6 +2,7 @@
 import { api } from "../lib/api.js";
 import { checkField, errorBox, field, h, select } from "../lib/dom.js";
 import { formatMoney, t } from "../lib/i18n.js";
+import { passwordForm } from "./team.js";
 
 function profile(me) {
   return h(
@@ -179,6 +180,7 @@ export async function accountPage(ctx) {
     h("h1", {}, t("acc.title")),
     profile(me),
     account ? settings(ctx, account) : null,
+    passwordForm(),
     ctx.owner ? addUser() : null,
   );
 }
