@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, gte, isNull, min, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { invitations, loginFailures, sessions, users } from "../schema/index.ts";
 import type { Role, UserRow } from "./accounts.repository.ts";
@@ -88,19 +88,28 @@ export async function recordLoginFailure(db: Db, input: { email: string; ip: str
   await db.insert(loginFailures).values({ email: input.email, ip: input.ip, createdAt: input.at });
 }
 
-/** Failures since `since` for the e-mail and for the address, with the oldest of each (for Retry-After). */
+/** Failures since `since` for the e-mail and for the address, with the oldest of each (for Retry-After); one query. */
 export async function loginFailureCounts(db: Db, input: { email: string; ip: string; since: Date }) {
-  const [byEmail] = await db
-    .select({ n: count(), oldest: min(loginFailures.createdAt) })
+  const byEmail = sql`${loginFailures.email} = ${input.email}`;
+  const byIp = sql`${loginFailures.ip} = ${input.ip}`;
+  const [row] = await db
+    .select({
+      emailCount: sql<number>`count(*) filter (where ${byEmail})`.mapWith(Number),
+      emailOldest: sql<string | null>`min(${loginFailures.createdAt}) filter (where ${byEmail})`,
+      ipCount: sql<number>`count(*) filter (where ${byIp})`.mapWith(Number),
+      ipOldest: sql<string | null>`min(${loginFailures.createdAt}) filter (where ${byIp})`,
+    })
     .from(loginFailures)
-    .where(and(eq(loginFailures.email, input.email), gte(loginFailures.createdAt, input.since)));
-  const [byIp] = await db
-    .select({ n: count(), oldest: min(loginFailures.createdAt) })
-    .from(loginFailures)
-    .where(and(eq(loginFailures.ip, input.ip), gte(loginFailures.createdAt, input.since)));
+    .where(
+      and(
+        or(eq(loginFailures.email, input.email), eq(loginFailures.ip, input.ip)),
+        gte(loginFailures.createdAt, input.since),
+      ),
+    );
+  const at = (v: string | Date | null | undefined) => (v ? new Date(v) : null);
   return {
-    email: { count: byEmail?.n ?? 0, oldest: byEmail?.oldest ?? null },
-    ip: { count: byIp?.n ?? 0, oldest: byIp?.oldest ?? null },
+    email: { count: row?.emailCount ?? 0, oldest: at(row?.emailOldest) },
+    ip: { count: row?.ipCount ?? 0, oldest: at(row?.ipOldest) },
   };
 }
 
@@ -109,9 +118,16 @@ export async function clearLoginFailures(db: Db, email: string): Promise<void> {
   await db.delete(loginFailures).where(eq(loginFailures.email, email));
 }
 
-/** Housekeeping: rows older than the window no longer count. */
-export async function pruneLoginFailures(db: Db, before: Date): Promise<void> {
-  await db.delete(loginFailures).where(sql`${loginFailures.createdAt} < ${before}`);
+/** Housekeeping on each failure: this e-mail's and this address's rows older than the window no longer count. */
+export async function pruneLoginFailures(db: Db, input: { email: string; ip: string; before: Date }) {
+  await db
+    .delete(loginFailures)
+    .where(
+      and(
+        or(eq(loginFailures.email, input.email), eq(loginFailures.ip, input.ip)),
+        lt(loginFailures.createdAt, input.before),
+      ),
+    );
 }
 
 // ── Invitations ───────────────────────────────────────────────────────────────────────────────────

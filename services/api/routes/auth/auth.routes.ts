@@ -12,6 +12,7 @@ import {
 import {
   clearLoginFailures,
   loginFailureCounts,
+  pruneLoginFailures,
   recordLoginFailure,
   revokeUserSessions,
   setUserPassword,
@@ -119,6 +120,8 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
         await refuseWhenThrottled(body.email, ip, now);
         const fail = async () => {
           await recordLoginFailure(db, { email: body.email, ip, at: now });
+          const windowMs = deps.config.security.loginFailureWindowSec * 1000;
+          await pruneLoginFailures(db, { email: body.email, ip, before: new Date(now.getTime() - windowMs) });
           return new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
         };
         const user = await findUserByEmail(db, body.email);

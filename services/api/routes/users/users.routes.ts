@@ -3,6 +3,7 @@ import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import {
   createSession,
   createUser,
+  findUserByEmail,
   getAccount,
 } from "../../../../shared/db/repositories/accounts.repository.ts";
 import {
@@ -160,8 +161,14 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
       tag: "auth",
       access: ["owner"],
       body: inviteBody,
-      responses: { 201: { description: "Invited", schema: createdInvitationDto } },
+      responses: {
+        201: { description: "Invited", schema: createdInvitationDto },
+        409: { description: "The e-mail already has a user" },
+      },
       handler: async ({ body, auth, req, log }) => {
+        if (await findUserByEmail(db, body.email)) {
+          throw new AppError("CONFLICT", "A user with this e-mail already exists.");
+        }
         const token = newToken("inv");
         const now = deps.clock();
         const invitation = await db.transaction(async (tx) => {
