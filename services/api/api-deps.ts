@@ -9,7 +9,7 @@ import type { ObjectStorage } from "../../shared/providers/storage/object-storag
 import type { JobQueue } from "../../shared/queue/job-queue.ts";
 
 export interface ApiDeps {
-  config: Pick<Config, "publicUrl" | "appSecret" | "limits" | "env" | "paymentWebhookSecret">;
+  config: Pick<Config, "publicUrl" | "appSecret" | "limits" | "env" | "paymentWebhookSecret" | "security">;
   database: Database;
   storage: ObjectStorage;
   /** Present for local-disk storage: verifies the signed links the API serves itself. */

@@ -15,6 +15,7 @@ import { buildOpenApiDocument } from "./http/openapi.ts";
 import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
 import { accountRoutes } from "./routes/account/account.routes.ts";
+import { auditRoutes } from "./routes/account/audit.routes.ts";
 import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
 import { adminInvoicesRoutes } from "./routes/admin/admin-invoices.routes.ts";
 import { adminPaymentsRoutes } from "./routes/admin/admin-payments.routes.ts";
@@ -31,6 +32,7 @@ import { reportsRoutes } from "./routes/reports/reports.routes.ts";
 import { sourcesRoutes } from "./routes/sources/sources.routes.ts";
 import { templateLibraryRoutes } from "./routes/templates/template-library.routes.ts";
 import { templatesRoutes } from "./routes/templates/templates.routes.ts";
+import { usersRoutes } from "./routes/users/users.routes.ts";
 
 const webDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "web");
 export const API_VERSION = "1.0.0";
@@ -40,7 +42,9 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
   const routes: AnyRoute[] = [
     ...healthRoutes(deps),
     ...authRoutes(deps),
+    ...usersRoutes(deps),
     ...accountRoutes(deps),
+    ...auditRoutes(deps),
     ...sourcesRoutes(deps),
     ...ingestRoutes(deps),
     // Before callsRoutes: /calls/export.csv must not be taken for /calls/{id}.
@@ -79,7 +83,8 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", "loopback");
+  // TRUST_PROXY: which hops may set X-Forwarded-For, so req.ip is the client behind a load balancer.
+  app.set("trust proxy", deps.config.security.trustProxy);
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -89,6 +94,7 @@ export function createApp(deps: ApiDeps): express.Express {
     }),
   );
   app.use(requestContext(deps.logger, deps.metrics));
+  app.use(corsPolicy(deps.config.security.corsOrigins));
 
   const authenticate = async (req: Request): Promise<AuthContext | undefined> => {
     const header = req.headers.authorization ?? "";
@@ -114,4 +120,36 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * Strict CORS: no cross-origin access unless the request's Origin is listed in CORS_ORIGINS. Listed
+ * origins get the CORS headers (bearer tokens only, no credentials mode); preflights from them get 204,
+ * preflights from anywhere else 403 without CORS headers, so the browser blocks the request.
+ */
+export function corsPolicy(allowed: readonly string[]): express.RequestHandler {
+  const origins = new Set(allowed);
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    if (!origin || !origins.has(origin)) {
+      if (preflight && origin) {
+        res.status(403).end();
+        return;
+      }
+      next();
+      return;
+    }
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    res.setHeader("Vary", "Origin");
+    res.setHeader("Access-Control-Expose-Headers", "Retry-After, Content-Disposition");
+    if (preflight) {
+      res.setHeader("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE");
+      res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+      res.setHeader("Access-Control-Max-Age", "600");
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
 }

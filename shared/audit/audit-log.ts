@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.ts";
-import { insertAuditEntry } from "../db/repositories/audit.repository.ts";
+import { hasRecentAuditEntry, insertAuditEntry } from "../db/repositories/audit.repository.ts";
 
 /**
  * Audited actions (PRODUCT.md: who listened to, read, exported or deleted what, and when). Add a verb
@@ -23,6 +23,8 @@ export const auditActions = [
   "user.update",
   "user.delete",
   "user.password_change",
+  "user.invitation_accept",
+  "user.invitation_revoke",
   "staff.account_block",
   "staff.account_unblock",
   "staff.invoice_payment",
@@ -62,4 +64,23 @@ export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
     details: entry.details ?? {},
     ip: entry.actor.ip ?? null,
   });
+}
+
+/**
+ * Records a read-type entry (call read, call listen) at most once per `throttleMs` for the same actor
+ * and object, so that paging back and forth does not flood the log.
+ */
+export async function recordAuditThrottled(db: Db, entry: AuditEntry, now: Date, throttleMs: number) {
+  if (
+    entry.objectId &&
+    (await hasRecentAuditEntry(db, {
+      accountId: entry.accountId,
+      actorUserId: entry.actor.userId,
+      action: entry.action,
+      objectId: entry.objectId,
+      since: new Date(now.getTime() - throttleMs),
+    }))
+  )
+    return;
+  await recordAudit(db, entry);
 }

@@ -85,6 +85,13 @@ const envSchema = z.object({
     .int()
     .min(1)
     .default(4 * 3600),
+  LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(720),
+  INVITATION_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  CORS_ORIGINS: z.string().optional(),
+  TRUST_PROXY: z.string().default("loopback"),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -185,6 +192,17 @@ export interface Config {
   pull: { maxPagesPerRun: number; maxItemsPerRun: number; leaseSec: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
+  security: {
+    loginMaxFailuresPerEmail: number;
+    loginMaxFailuresPerAddress: number;
+    loginFailureWindowSec: number;
+    sessionTtlHours: number;
+    invitationTtlHours: number;
+    /** Origins allowed to call the API from a browser (CORS); empty = no cross-origin access. */
+    corsOrigins: string[];
+    /** Express `trust proxy`: hop count, "true"/"false", or a list of addresses/subnets. */
+    trustProxy: boolean | number | string;
+  };
 }
 
 const currencyCode = z.enum(["KZT", "RUB", "USD"]);
@@ -404,5 +422,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       leaseSec: e.PULL_LEASE_SEC,
     },
     embedded,
+    security: {
+      loginMaxFailuresPerEmail: e.LOGIN_MAX_FAILURES_PER_EMAIL,
+      loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      loginFailureWindowSec: e.LOGIN_FAILURE_WINDOW_SEC,
+      sessionTtlHours: e.SESSION_TTL_HOURS,
+      invitationTtlHours: e.INVITATION_TTL_HOURS,
+      corsOrigins: list(e.CORS_ORIGINS).map((o) => o.replace(/\/$/, "")),
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    },
   };
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const v = value.trim();
+  if (v === "true") return true;
+  if (v === "false" || v === "") return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }

@@ -125,8 +125,19 @@ describe("isolation sweep", () => {
       amount: "100.00",
       payer: { name: "ТОО Тест", bin: validBin("19084000352"), address: "Астана" },
     });
+    const member = await a.client.post<{ id: string }>("/api/v1/users", {
+      email: `member-${a.accountId}@example.com`,
+      password: "member password 1",
+      role: "manager",
+    });
+    const invitation = await a.client.post<{ id: string }>("/api/v1/invitations", {
+      email: `invitee-${a.accountId}@example.com`,
+      role: "manager",
+    });
     const ids: Record<string, string> = {
       calls: String(pushed.body.callId),
+      users: member.body.id,
+      invitations: invitation.body.id,
       templates: template.body.id,
       sources: source.body.id,
       invoices: invoice.status === 201 ? invoice.body.id : "",
@@ -155,7 +166,13 @@ describe("isolation sweep", () => {
         body:
           route.method === "get"
             ? undefined
-            : JSON.stringify(route.method === "patch" ? { name: "stolen" } : {}),
+            : JSON.stringify(
+                route.method !== "patch"
+                  ? {}
+                  : route.path.includes("/users/")
+                    ? { role: "owner" }
+                    : { name: "stolen" },
+              ),
       });
       await res.arrayBuffer();
       if (res.status !== 404) problems.push(`${route.method.toUpperCase()} ${route.path} → ${res.status}`);
@@ -168,5 +185,9 @@ describe("isolation sweep", () => {
       (await a.client.get<{ items: { id: string }[] }>("/api/v1/sources")).body.items.map((s) => s.id),
     ).toContain(ids.sources);
     expect((await a.client.get(`/api/v1/calls/${ids.calls}`)).status).toBe(200);
+    const members = await a.client.get<{ items: { id: string; role: string }[] }>("/api/v1/users");
+    expect(members.body.items.find((u) => u.id === ids.users)?.role).toBe("manager");
+    const open = await a.client.get<{ items: { id: string }[] }>("/api/v1/invitations");
+    expect(open.body.items.map((i) => i.id)).toContain(ids.invitations);
   });
 });

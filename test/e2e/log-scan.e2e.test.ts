@@ -62,6 +62,20 @@ describe("logs", () => {
       `/api/v1/calls/${pushed.body.callId}/audio?redirect=false`,
     );
     await fetch(audio.body.url).then((r) => r.arrayBuffer());
+    // Team management: an invitation accepted with its own password, then a password change.
+    const invitation = await owner.post<{ token: string }>("/api/v1/invitations", {
+      email: `invitee-${Date.now()}@example.com`,
+      role: "manager",
+    });
+    const invitedPassword = "invited member password";
+    const accepted = await anonymous.post<{ token: string }>("/api/v1/invitations/accept", {
+      token: invitation.body.token,
+      password: invitedPassword,
+    });
+    expect(accepted.status).toBe(201);
+    const newPassword = "a brand new owner password";
+    const changed = await owner.post("/api/v1/me/password", { currentPassword: password, newPassword });
+    expect(changed.status).toBe(204);
     await owner.post("/api/v1/auth/logout");
 
     expect(lines.length).toBeGreaterThan(10);
@@ -79,6 +93,10 @@ describe("logs", () => {
       signingSecret: source.body.signingSecret,
       audioSignature: signature ?? "",
       phone: "7015550123",
+      invitationToken: invitation.body.token,
+      invitedPassword,
+      invitedToken: accepted.body.token,
+      newPassword,
     };
     for (const [name, value] of Object.entries(secrets)) {
       expect(value.length, name).toBeGreaterThan(5);

@@ -15,6 +15,7 @@ const lazy = (file, name) => async (ctx) => (await import(file))[name](ctx);
 const routes = [
   { re: /^\/signin$/, page: lazy("./pages/auth.js", "signInPage"), public: true },
   { re: /^\/signup$/, page: lazy("./pages/auth.js", "signUpPage"), public: true },
+  { re: /^\/invite$/, page: lazy("./pages/team.js", "invitePage"), public: true },
   { re: /^\/calls$/, page: lazy("./pages/calls.js", "callsPage"), nav: "calls" },
   { re: /^\/calls\/([0-9a-f-]{36})$/, page: lazy("./pages/call.js", "callPage"), nav: "calls" },
   { re: /^\/dashboard$/, page: lazy("./pages/dashboard.js", "dashboardPage"), nav: "dashboard" },
@@ -27,6 +28,8 @@ const routes = [
   { re: /^\/sources$/, page: lazy("./pages/sources.js", "sourcesPage"), nav: "sources" },
   { re: /^\/billing$/, page: lazy("./pages/billing.js", "billingPage"), nav: "billing" },
   { re: /^\/account$/, page: lazy("./pages/account.js", "accountPage"), nav: "account" },
+  { re: /^\/team$/, page: lazy("./pages/team.js", "teamPage"), nav: "team" },
+  { re: /^\/audit$/, page: lazy("./pages/team.js", "auditPage"), nav: "audit" },
 ];
 
 /** Navigation; `owner: true` items are hidden from managers (the API refuses them anyway). */
@@ -36,6 +39,8 @@ const navItems = [
   { id: "templates", href: "#/templates" },
   { id: "sources", href: "#/sources", owner: true },
   { id: "billing", href: "#/billing", owner: true },
+  { id: "team", href: "#/team", owner: true },
+  { id: "audit", href: "#/audit", owner: true },
   { id: "account", href: "#/account" },
 ];
 

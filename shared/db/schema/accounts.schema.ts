@@ -77,3 +77,44 @@ export const sessions = pgTable(
   },
   (t) => [uniqueIndex("sessions_token_hash_key").on(t.tokenHash), index("sessions_user_idx").on(t.userId)],
 );
+
+/**
+ * Failed sign-ins, counted per e-mail and per client address over a sliding window
+ * (LOGIN_FAILURE_WINDOW_SEC). Kept in the database so every replica sees the same counts.
+ */
+export const loginFailures = pgTable(
+  "login_failures",
+  {
+    id: id(),
+    email: text("email").notNull(),
+    ip: text("ip").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("login_failures_email_idx").on(t.email, t.createdAt),
+    index("login_failures_ip_idx").on(t.ip, t.createdAt),
+  ],
+);
+
+/** Owner invitations: single-use, expiring; only the SHA-256 of the token is stored. */
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: id(),
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["owner", "manager"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: uuid("invited_by"),
+    createdAt: createdAt(),
+    expiresAt: tstz("expires_at").notNull(),
+    acceptedAt: tstz("accepted_at"),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("invitations_token_hash_key").on(t.tokenHash),
+    index("invitations_account_idx").on(t.accountId),
+  ],
+);

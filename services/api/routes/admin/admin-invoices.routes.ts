@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import { getInvoiceForStaff, recordInvoicePayment } from "../../../../shared/billing/invoices.ts";
 import { currencies, Money } from "../../../../shared/money/money.ts";
 import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { clientAddress } from "../auth/auth.routes.ts";
 import { invoiceDto, toInvoiceDto } from "../billing/invoices.routes.ts";
 
 const paymentBody = z.object({
@@ -41,7 +43,7 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
           description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)",
         },
       },
-      handler: async ({ params, body, auth, log }) => {
+      handler: async ({ params, body, auth, log, req }) => {
         const current = await getInvoiceForStaff(db, params.id);
         const result = await recordInvoicePayment(
           { db, queue: deps.queue, clock: deps.clock },
@@ -52,6 +54,14 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
             staffUserId: auth.user.id,
           },
         );
+        await recordAudit(db, {
+          accountId: result.invoice.accountId,
+          actor: { userId: auth.user.id, role: "staff", ip: clientAddress(req) },
+          action: "staff.invoice_payment",
+          objectType: "invoice",
+          objectId: result.invoice.id,
+          details: { amount: body.amount, paidAt: body.paidAt, credited: result.credited },
+        });
         if (result.credited) {
           // After the commit, outside any transaction; a failure here is retried by low-balance-notify.
           await notifyInvoicePaid(

@@ -1,10 +1,12 @@
 import { z } from "zod";
+import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import { findPaymentById, refundPayment } from "../../../../shared/billing/card-payments.ts";
 import { notFound } from "../../../../shared/errors/app-error.ts";
 import { Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { clientAddress } from "../auth/auth.routes.ts";
 
 const refundBody = z.object({
   amount: z
@@ -48,7 +50,7 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             "REFUND_EXCEEDS_PAYMENT (refunds would exceed the payment), or CONFLICT (not succeeded, or the balance is lower than the refund)",
         },
       },
-      handler: async ({ params, body, auth, log }) => {
+      handler: async ({ params, body, auth, log, req }) => {
         const payment = await findPaymentById(db, params.id);
         if (!payment) throw notFound("Payment");
         const refund = await refundPayment(
@@ -60,6 +62,14 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             staffUserId: auth.user.id,
           },
         );
+        await recordAudit(db, {
+          accountId: refund.accountId,
+          actor: { userId: auth.user.id, role: "staff", ip: clientAddress(req) },
+          action: "staff.payment_refund",
+          objectType: "payment",
+          objectId: payment.id,
+          details: { refundId: refund.id, amount: refund.amount.toFixed(2) },
+        });
         log.info(
           {
             refundId: refund.id,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import { grantWelcomeBonus } from "../../../../shared/billing/balance.ts";
 import {
   createAccount,
@@ -8,13 +9,23 @@ import {
   getAccount,
   revokeSession,
 } from "../../../../shared/db/repositories/accounts.repository.ts";
+import {
+  clearLoginFailures,
+  loginFailureCounts,
+  pruneLoginFailures,
+  recordLoginFailure,
+  revokeUserSessions,
+  setUserPassword,
+} from "../../../../shared/db/repositories/users.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import { passwordProblem } from "../../../../shared/security/password-policy.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../../../../shared/security/passwords.ts";
 import { hashToken, newToken } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import {
   accountDto,
+  changePasswordBody,
   createUserBody,
   loginBody,
   registerBody,
@@ -24,7 +35,11 @@ import {
   userDto,
 } from "./auth.dto.ts";
 
-export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Express resolves `req.ip` through TRUST_PROXY, so behind a load balancer this is the client's address. */
+export const clientAddress = (req: {
+  ip?: string | undefined;
+  socket: { remoteAddress?: string | undefined };
+}) => req.ip ?? req.socket.remoteAddress ?? "unknown";
 
 export function authRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -33,9 +48,27 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
     await createSession(db, {
       userId,
       tokenHash: hashToken(token),
-      expiresAt: new Date(deps.clock().getTime() + SESSION_TTL_MS),
+      expiresAt: new Date(deps.clock().getTime() + deps.config.security.sessionTtlHours * 3600_000),
     });
     return token;
+  };
+
+  /** 429 with Retry-After when the e-mail or the address has used up its failed attempts in the window. */
+  const refuseWhenThrottled = async (email: string, ip: string, now: Date) => {
+    const { loginMaxFailuresPerEmail, loginMaxFailuresPerAddress, loginFailureWindowSec } =
+      deps.config.security;
+    const windowMs = loginFailureWindowSec * 1000;
+    const counts = await loginFailureCounts(db, { email, ip, since: new Date(now.getTime() - windowMs) });
+    const blockedBy = [
+      counts.email.count >= loginMaxFailuresPerEmail ? counts.email.oldest : null,
+      counts.ip.count >= loginMaxFailuresPerAddress ? counts.ip.oldest : null,
+    ].filter((d): d is Date => d !== null);
+    if (blockedBy.length === 0) return;
+    const until = Math.max(...blockedBy.map((d) => new Date(d).getTime() + windowMs));
+    const retryAfter = Math.max(1, Math.ceil((until - now.getTime()) / 1000));
+    throw new AppError("RATE_LIMITED", "Too many failed sign-in attempts; try again later.", {
+      headers: { "Retry-After": String(retryAfter) },
+    });
   };
 
   return [
@@ -79,18 +112,27 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         200: { description: "Signed in", schema: sessionDto },
         401: { description: "Wrong credentials" },
+        429: { description: "Too many failed attempts for this e-mail or address (Retry-After)" },
       },
-      handler: async ({ body }) => {
+      handler: async ({ body, req }) => {
+        const ip = clientAddress(req);
+        const now = deps.clock();
+        await refuseWhenThrottled(body.email, ip, now);
+        const fail = async () => {
+          await recordLoginFailure(db, { email: body.email, ip, at: now });
+          const windowMs = deps.config.security.loginFailureWindowSec * 1000;
+          await pruneLoginFailures(db, { email: body.email, ip, before: new Date(now.getTime() - windowMs) });
+          return new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
+        };
         const user = await findUserByEmail(db, body.email);
         if (!user) {
           await burnPasswordCheck(body.password);
-          throw new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
+          throw await fail();
         }
-        if (!(await verifyPassword(body.password, user.passwordHash))) {
-          throw new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
-        }
+        if (!(await verifyPassword(body.password, user.passwordHash))) throw await fail();
         const account = await getAccount(db, user.accountId);
-        if (!account) throw new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
+        if (!account) throw await fail();
+        await clearLoginFailures(db, body.email);
         const token = await issueToken(user.id);
         return { status: 200, body: { token, user: toUserDto(user), account: toAccountDto(account) } };
       },
@@ -104,6 +146,44 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 204: { description: "Revoked" } },
       handler: async ({ auth }) => {
         await revokeSession(db, auth.sessionId, deps.clock());
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/me/password",
+      summary: "Change your password; every other token of yours is revoked, this one stays valid.",
+      tag: "auth",
+      access: ["owner", "manager", "staff"],
+      body: changePasswordBody,
+      responses: {
+        204: { description: "Changed" },
+        400: { description: "The new password breaks the password rules" },
+        403: { description: "The current password is wrong" },
+      },
+      handler: async ({ body, auth, req }) => {
+        if (!(await verifyPassword(body.currentPassword, auth.user.passwordHash))) {
+          throw new AppError("FORBIDDEN", "The current password is wrong.");
+        }
+        const problem = passwordProblem(body.newPassword, auth.user.email);
+        if (problem)
+          throw new AppError("VALIDATION_FAILED", problem, {
+            details: [{ path: "body.newPassword", message: problem }],
+          });
+        const passwordHash = await hashPassword(body.newPassword);
+        const now = deps.clock();
+        await db.transaction(async (tx) => {
+          await setUserPassword(tx, auth.user.id, passwordHash);
+          const revoked = await revokeUserSessions(tx, auth.user.id, now, auth.sessionId);
+          await recordAudit(tx, {
+            accountId: auth.user.role === "staff" ? null : auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "user.password_change",
+            objectType: "user",
+            objectId: auth.user.id,
+            details: { revokedSessions: revoked },
+          });
+        });
         return { status: 204 };
       },
     }),
@@ -127,14 +207,26 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       access: ["owner"],
       body: createUserBody,
       responses: { 201: { description: "Created", schema: userDto }, 409: { description: "E-mail taken" } },
-      handler: async ({ body, auth }) => {
-        const user = await createUser(db, {
-          accountId: auth.account.id,
-          email: body.email,
-          passwordHash: await hashPassword(body.password),
-          role: body.role,
+      handler: async ({ body, auth, req }) => {
+        const passwordHash = await hashPassword(body.password);
+        const user = await db.transaction(async (tx) => {
+          const user = await createUser(tx, {
+            accountId: auth.account.id,
+            email: body.email,
+            passwordHash,
+            role: body.role,
+          });
+          if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
+          await recordAudit(tx, {
+            accountId: auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "user.create",
+            objectType: "user",
+            objectId: user.id,
+            details: { role: user.role },
+          });
+          return user;
         });
-        if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
         return { status: 201, body: toUserDto(user) };
       },
     }),

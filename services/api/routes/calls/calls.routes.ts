@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordAuditThrottled } from "../../../../shared/audit/audit-log.ts";
 import { startReanalysis } from "../../../../shared/billing/reanalysis.ts";
 import {
   findAnalyses,
@@ -12,7 +13,11 @@ import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifec
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { clientAddress } from "../auth/auth.routes.ts";
 import { callDetailDto, callSummaryDto, toCallDetail, toCallSummary } from "./calls.dto.ts";
+
+/** Repeated reads/listens of one call by one user within this window make one audit entry. */
+export const AUDIT_READ_THROTTLE_MS = 5 * 60_000;
 
 /** Signed audio links live 5 minutes (API.md: at most 15). */
 export const AUDIO_URL_TTL_SEC = 300;
@@ -73,10 +78,22 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "Not found" },
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
-      handler: async ({ params, auth }) => {
+      handler: async ({ params, auth, req }) => {
         const call = await findCall(db, auth.account.id, params.id);
         if (!call) throw new AppError("NOT_FOUND", "Call not found.");
         if (call.purgedAt) throw callPurged(call.purgedAt);
+        await recordAuditThrottled(
+          db,
+          {
+            accountId: auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "call.read",
+            objectType: "call",
+            objectId: call.id,
+          },
+          deps.clock(),
+          AUDIT_READ_THROTTLE_MS,
+        );
         return { status: 200, body: toCallDetail(call, await findAnalyses(db, auth.account.id, call.id)) };
       },
     }),
@@ -94,10 +111,22 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "Not found" },
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
-      handler: async ({ params, query, auth, log }) => {
+      handler: async ({ params, query, auth, log, req }) => {
         const call = await findCall(db, auth.account.id, params.id);
         if (call?.purgedAt) throw callPurged(call.purgedAt);
         if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
+        await recordAuditThrottled(
+          db,
+          {
+            accountId: auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "call.listen",
+            objectType: "call",
+            objectId: call.id,
+          },
+          deps.clock(),
+          AUDIT_READ_THROTTLE_MS,
+        );
         const url = await deps.storage.signedUrl(call.recordingKey, AUDIO_URL_TTL_SEC);
         log.info({ callId: call.id, action: "audio.listen" }, "audio link issued");
         const headers: Record<string, string> = { "Cache-Control": "no-store" };

@@ -1,5 +1,6 @@
 import type { Response } from "express";
 import { z } from "zod";
+import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import type { CallRow } from "../../../../shared/db/repositories/calls.repository.ts";
 import {
   type AnswerCondition,
@@ -17,6 +18,7 @@ import { astanaDate, startOfAstanaDay, toAstanaIso } from "../../../../shared/ti
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { clientAddress } from "../auth/auth.routes.ts";
 import { callSummaryDto, toCallSummary } from "../calls/calls.dto.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -334,9 +336,19 @@ export function reportsRoutes(deps: ApiDeps): AnyRoute[] {
         delimiter: z.enum(["comma", "semicolon"]).default("comma"),
       }),
       responses: { 200: { description: "text/csv, streamed" } },
-      handler: async ({ query, auth, res, log }) => {
+      handler: async ({ query, auth, res, log, req }) => {
         const accountId = auth.account.id;
         const filter = toCallFilter(query);
+        // Recorded before the first byte: a download cut short has still exported what it got.
+        await recordAudit(db, {
+          accountId,
+          actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+          action: "calls.export_csv",
+          objectType: "calls",
+          details: {
+            filters: Object.keys(query).filter((k) => query[k as keyof typeof query] !== undefined),
+          },
+        });
         const delimiter = query.delimiter === "semicolon" ? ";" : ",";
         const answerColumns = await findAnswerColumns(db, accountId, filter);
         const names = answerColumns.map((c) => `${c.templateName}.${c.key}`);

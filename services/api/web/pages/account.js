@@ -2,6 +2,7 @@
 import { api } from "../lib/api.js";
 import { checkField, errorBox, field, h, saveBlob, select } from "../lib/dom.js";
 import { formatDate, formatDateTime, formatMoney, t } from "../lib/i18n.js";
+import { passwordForm } from "./team.js";
 
 function profile(me) {
   return h(
@@ -266,6 +267,7 @@ export async function accountPage(ctx) {
     h("h1", {}, t("acc.title")),
     profile(me),
     account ? settings(ctx, account) : null,
+    passwordForm(),
     ctx.owner ? addUser() : null,
     ctx.owner && account ? yourData(ctx, account) : null,
   );
