@@ -74,6 +74,9 @@ const envSchema = z.object({
     .min(1024)
     .default(200 * 1024 * 1024),
   MAX_UPLOADS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  MAX_CONCURRENT_DOWNLOADS: z.coerce.number().int().min(1).default(10),
+  INGEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  INGEST_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   MAX_CALL_DURATION_SEC: z.coerce
     .number()
     .int()
@@ -165,7 +168,14 @@ export interface Config {
   demo: boolean;
   logLevel: string;
   pipelineConcurrency: number;
-  limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
+  limits: {
+    maxUploadBytes: number;
+    maxCallDurationSec: number;
+    maxUploadsPerMinute: number;
+    maxConcurrentDownloads: number;
+    bodyTimeoutMs: number;
+    downloadTimeoutMs: number;
+  };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
 }
@@ -377,6 +387,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,
       maxUploadsPerMinute: e.MAX_UPLOADS_PER_MINUTE,
+      maxConcurrentDownloads: e.MAX_CONCURRENT_DOWNLOADS,
+      bodyTimeoutMs: e.INGEST_BODY_TIMEOUT_MS,
+      downloadTimeoutMs: e.INGEST_DOWNLOAD_TIMEOUT_MS,
     },
     embedded,
   };
