@@ -80,6 +80,9 @@ const envSchema = z.object({
   PULL_MAX_PAGES_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(20),
   PULL_MAX_ITEMS_PER_RUN: z.coerce.number().int().min(1).max(100_000).default(500),
   PULL_LEASE_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
+  MAX_CONCURRENT_DOWNLOADS: z.coerce.number().int().min(1).default(10),
+  INGEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  INGEST_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   MAX_CALL_DURATION_SEC: z.coerce
     .number()
     .int()
@@ -187,9 +190,16 @@ export interface Config {
   healthPort: number | undefined;
   /** Apply migrations at start (under an advisory lock); false → wait until `npm run db:migrate` has. */
   migrateOnStart: boolean;
-  limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
   /** Bounds of one pull-sources run per source, and how long a run holds a source's lease. */
   pull: { maxPagesPerRun: number; maxItemsPerRun: number; leaseSec: number };
+  limits: {
+    maxUploadBytes: number;
+    maxCallDurationSec: number;
+    maxUploadsPerMinute: number;
+    maxConcurrentDownloads: number;
+    bodyTimeoutMs: number;
+    downloadTimeoutMs: number;
+  };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
   security: {
@@ -415,6 +425,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,
       maxUploadsPerMinute: e.MAX_UPLOADS_PER_MINUTE,
+      maxConcurrentDownloads: e.MAX_CONCURRENT_DOWNLOADS,
+      bodyTimeoutMs: e.INGEST_BODY_TIMEOUT_MS,
+      downloadTimeoutMs: e.INGEST_DOWNLOAD_TIMEOUT_MS,
     },
     pull: {
       maxPagesPerRun: e.PULL_MAX_PAGES_PER_RUN,

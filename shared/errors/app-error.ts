@@ -13,6 +13,8 @@ export const errorCodes = {
   NOT_FOUND: 404,
   /** The request conflicts with the current state (e.g. e-mail already registered). */
   CONFLICT: 409,
+  /** The client stopped sending the request body (no data for longer than the body timeout). */
+  REQUEST_TIMEOUT: 408,
   /** Body or file larger than allowed. */
   PAYLOAD_TOO_LARGE: 413,
   /** Not a content type this endpoint accepts. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { AudioTools } from "../audio/audio-tools.ts";
+import { readCompleteWavFile } from "../audio/wav-header.ts";
 import type { Database } from "../db/client.ts";
 import { getAccount } from "../db/repositories/accounts.repository.ts";
 import {
@@ -83,7 +84,11 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
     );
   }
   if (input.bytes === 0) throw new AppError("MEDIA_UNREADABLE", "The recording is empty.");
-  const probe = await deps.audio.probe(input.filePath);
+  // Uncompressed WAV whose header proves it complete is accepted without running ffmpeg (cheap enough
+  // for a burst of pushes); everything else gets the full ffprobe + decode check here. The pipeline's
+  // probe step runs the full check on every call anyway before anything is charged.
+  const probe =
+    (await readCompleteWavFile(input.filePath, input.bytes)) ?? (await deps.audio.probe(input.filePath));
   if (probe.durationSec > deps.limits.maxCallDurationSec) {
     throw new AppError(
       "MEDIA_TOO_LONG",

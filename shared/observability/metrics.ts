@@ -22,8 +22,15 @@ export function createAppMetrics(options: { service: string }) {
     }),
     ingested: new Counter({
       name: "tyndau_ingest_total",
-      help: "Recordings offered for ingestion, by source and outcome.",
-      labelNames: ["source", "outcome"] as const,
+      help: "Recordings offered for ingestion, by source kind and outcome (accepted, duplicate or an error code).",
+      labelNames: ["source_kind", "outcome"] as const,
+      registers: [registry],
+    }),
+    ingestAcceptDuration: new Histogram({
+      name: "tyndau_ingest_accept_seconds",
+      help: "Time to answer an accepted push (body received, stored, call written), by body kind.",
+      labelNames: ["source_kind", "body"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     pullItems: new Counter({

@@ -5,6 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushRecording, registerOwner } from "../harness/api-client.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
@@ -21,7 +22,12 @@ let files: http.Server;
 let filesUrl: string;
 
 beforeAll(async () => {
-  app = await startTestApp("pglite", { MAX_UPLOAD_BYTES: String(1024 * 1024), MAX_UPLOADS_PER_MINUTE: "3" });
+  app = await startTestApp("pglite", {
+    MAX_UPLOAD_BYTES: String(1024 * 1024),
+    MAX_UPLOADS_PER_MINUTE: "3",
+    MAX_CONCURRENT_DOWNLOADS: "2",
+    INGEST_BODY_TIMEOUT_MS: "700",
+  });
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-hostile-"));
   const wavPath = path.join(workDir, "ok.wav");
   execFileSync("ffmpeg", [
@@ -42,6 +48,8 @@ beforeAll(async () => {
   files = http.createServer((req, res) => {
     if (req.url === "/loop") res.writeHead(302, { location: "/loop" }).end();
     else if (req.url === "/ok.wav") res.writeHead(200, { "content-type": "audio/wav" }).end(goodWav);
+    else if (req.url === "/slow.wav")
+      setTimeout(() => res.writeHead(200, { "content-type": "audio/wav" }).end(goodWav), 1500);
     else res.writeHead(404).end("not found");
   });
   await new Promise<void>((r) => files.listen(0, "127.0.0.1", r));
@@ -52,6 +60,35 @@ afterAll(async () => {
   await new Promise((r) => files?.close(r));
   await fs.rm(workDir, { recursive: true, force: true });
 });
+
+/**
+ * A client that sends the headers and part of the body, then goes quiet: answers with what the server
+ * said (it must not wait for the rest of the body).
+ */
+function stalledPost(
+  url: string,
+  contentType: string,
+  partialBody: string,
+): Promise<{ status: number; body: { error?: { code: string } } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: "POST",
+      headers: { "content-type": contentType, "content-length": String(partialBody.length + 100_000) },
+    });
+    req.on("response", (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on("end", () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error?: { code: string } } });
+      });
+    });
+    req.on("error", reject);
+    req.write(partialBody);
+  });
+}
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
@@ -72,6 +109,8 @@ describe("hostile input at ingest", () => {
     const url = source.body.ingestUrl;
     const balanceBefore = (await owner.client.get("/api/v1/billing/balance")).body;
     const zeroSec = goodWav.subarray(0, 44); // a WAV header with no samples
+    const boundary = "----tyndau-stall";
+    const stalledForm = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"externalId":"h16"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="recording"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\nRIFF`;
 
     const cases: [
       string,
@@ -145,6 +184,18 @@ describe("hostile input at ingest", () => {
         "MEDIA_UNREADABLE",
       ],
       [
+        "client stalls mid-body (multipart)",
+        () => stalledPost(url, `multipart/form-data; boundary=${boundary}`, stalledForm),
+        408,
+        "REQUEST_TIMEOUT",
+      ],
+      [
+        "client stalls mid-body (JSON)",
+        () => stalledPost(url, "application/json", '{"externalId":"h17","recordingUrl":'),
+        408,
+        "REQUEST_TIMEOUT",
+      ],
+      [
         "not a URL",
         () => postJson(url, { externalId: "h13", recordingUrl: "file:///etc/passwd" }),
         400,
@@ -173,6 +224,10 @@ describe("hostile input at ingest", () => {
     // A path-like file name is only a label: the call is accepted and stored under its own key.
     const sneaky = await pushRecording(url, goodWav, { externalId: "h14" }, {}, "../../../etc/passwd");
     expect(sneaky.status).toBe(202);
+    const sneakyKey = (await app.database.db.execute(
+      sql`select recording_key from calls where id = ${sneaky.body.callId}`,
+    )) as unknown as { rows: { recording_key: string }[] };
+    expect(sneakyKey.rows[0]?.recording_key).toMatch(/^accounts\/[\w-]+\/calls\/[\w-]+\/recording$/);
     // A good recording URL is downloaded right away.
     expect((await postJson(url, { externalId: "h15", recordingUrl: `${filesUrl}/ok.wav` })).status).toBe(202);
   });
@@ -281,5 +336,91 @@ describe("hostile input at ingest", () => {
     expect((await other.client.patch(`/api/v1/sources/${source.body.id}`, { enabled: true })).status).toBe(
       404,
     );
+  });
+
+  it("limits concurrent recording downloads per account with 429 and Retry-After", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    // MAX_CONCURRENT_DOWNLOADS=2: a third download while two slow ones run is refused.
+    const slow = [1, 2].map((n) =>
+      postJson(source.body.ingestUrl, { externalId: `c${n}`, recordingUrl: `${filesUrl}/slow.wav` }),
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    const third = await fetch(source.body.ingestUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ externalId: "c3", recordingUrl: `${filesUrl}/ok.wav` }),
+    });
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("5");
+    expect(((await third.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([202, 202]);
+    // The slots are released: the next download goes through.
+    expect(
+      (await postJson(source.body.ingestUrl, { externalId: "c3", recordingUrl: `${filesUrl}/ok.wav` }))
+        .status,
+    ).toBe(202);
+  });
+
+  it("10 concurrent deliveries of one externalId make one call (JSON and multipart)", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    const url = source.body.ingestUrl;
+    const multipart = await Promise.all(
+      Array.from({ length: 10 }, () => pushRecording(url, goodWav, { externalId: "same-m" })),
+    );
+    expect(multipart.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 202]);
+    expect(new Set(multipart.map((r) => r.body.callId)).size).toBe(1);
+    // JSON deliveries also compete for the 2 download slots: the refused ones (429) change nothing.
+    const json = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postJson(url, { externalId: "same-j", recordingUrl: `${filesUrl}/ok.wav` }),
+      ),
+    );
+    const statuses = json.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.every((s) => s === 200 || s === 202 || s === 429)).toBe(true);
+    expect(new Set(json.filter((r) => r.status !== 429).map((r) => r.body.callId)).size).toBe(1);
+    const calls = (await owner.client.get<{ items: { externalId: string }[] }>("/api/v1/calls")).body.items;
+    expect(calls.map((c) => c.externalId).sort()).toEqual(["same-j", "same-m"]);
+  });
+
+  it("counts pushes by source kind and outcome in /metrics", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    const read = async () => {
+      const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+      const value = (pattern: RegExp) =>
+        Number(
+          text
+            .split("\n")
+            .find((l) => pattern.test(l))
+            ?.split(" ")
+            .pop() ?? 0,
+        );
+      return {
+        accepted: value(/^tyndau_ingest_total\{.*source_kind="push".*outcome="accepted"/),
+        unreadable: value(/^tyndau_ingest_total\{.*source_kind="push".*outcome="MEDIA_UNREADABLE"/),
+        latency: value(/^tyndau_ingest_accept_seconds_count\{.*source_kind="push".*body="multipart"/),
+      };
+    };
+    const before = await read();
+    expect((await pushRecording(source.body.ingestUrl, goodWav, { externalId: "m1" })).status).toBe(202);
+    expect((await pushRecording(source.body.ingestUrl, Buffer.alloc(0), { externalId: "m2" })).status).toBe(
+      422,
+    );
+    const after = await read();
+    expect(after.accepted - before.accepted).toBe(1);
+    expect(after.unreadable - before.unreadable).toBe(1);
+    expect(after.latency - before.latency).toBe(1);
   });
 });

@@ -19,7 +19,14 @@ export interface ReceivedUpload {
  */
 export async function receiveMultipart(
   req: Request,
-  options: { fileField: string; maxFileBytes: number; scratchDir: string; body?: Readable },
+  options: {
+    fileField: string;
+    maxFileBytes: number;
+    scratchDir: string;
+    body?: Readable;
+    /** No body data for this long → 408 REQUEST_TIMEOUT (a client that stalls mid-body). */
+    idleTimeoutMs?: number;
+  },
 ): Promise<ReceivedUpload> {
   const contentType = req.headers["content-type"] ?? "";
   if (!contentType.toLowerCase().startsWith("multipart/form-data")) {
@@ -40,10 +47,12 @@ export async function receiveMultipart(
   let file: ReceivedUpload["file"];
   let failure: AppError | undefined;
   const writes: Promise<void>[] = [];
+  let parser: busboy.Busboy | undefined;
+  let stopTimer = () => {};
 
   try {
     await new Promise<void>((resolve, reject) => {
-      let parser: busboy.Busboy;
+      if (options.idleTimeoutMs) stopTimer = onIdle(req, options.idleTimeoutMs, reject);
       try {
         parser = busboy({
           headers: req.headers,
@@ -77,7 +86,9 @@ export async function receiveMultipart(
         stream.on("limit", () => {
           failure ??= tooLarge(options.maxFileBytes);
         });
-        writes.push(pipeline(stream, createWriteStream(target)));
+        const write = pipeline(stream, createWriteStream(target));
+        write.catch(() => {}); // awaited below; a failed form must not leave an unhandled rejection
+        writes.push(write);
       });
       parser.on("filesLimit", () => {
         failure ??= new AppError("VALIDATION_FAILED", "Send exactly one recording per request.");
@@ -87,10 +98,17 @@ export async function receiveMultipart(
       req.on("aborted", () => reject(new AppError("VALIDATION_FAILED", "The upload was interrupted.")));
       (options.body ?? req).pipe(parser);
     });
+    stopTimer();
     await Promise.all(writes);
     if (failure) throw failure;
     return { fields, file };
   } catch (error) {
+    stopTimer();
+    if (parser) {
+      (options.body ?? req).unpipe(parser);
+      parser.destroy();
+    }
+    await Promise.allSettled(writes);
     await fs.rm(dir, { recursive: true, force: true });
     req.unpipe();
     req.resume();
@@ -100,6 +118,28 @@ export async function receiveMultipart(
 
 export async function discardUpload(upload: ReceivedUpload): Promise<void> {
   if (upload.file) await fs.rm(path.dirname(upload.file.path), { recursive: true, force: true });
+}
+
+/**
+ * Calls `fail` with 408 REQUEST_TIMEOUT when the request body sends nothing for `ms`; returns a stop
+ * function. The connection is closed after the answer (the stalled body is never read to its end).
+ */
+export function onIdle(req: Request, ms: number, fail: (error: AppError) => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      req.res?.setHeader("Connection", "close");
+      fail(new AppError("REQUEST_TIMEOUT", `The request body stalled for more than ${ms} ms.`));
+    }, ms);
+  };
+  const onData = () => arm();
+  arm();
+  req.on("data", onData);
+  return () => {
+    clearTimeout(timer);
+    req.off("data", onData);
+  };
 }
 
 function tooLarge(max: number): AppError {

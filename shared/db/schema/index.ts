@@ -2,6 +2,7 @@ export * from "./accounts.schema.ts";
 export * from "./audit.schema.ts";
 export * from "./calls.schema.ts";
 export * from "./idempotency.schema.ts";
+export * from "./ingest.schema.ts";
 export * from "./ledger.schema.ts";
 export * from "./payments.schema.ts";
 export * from "./privacy.schema.ts";

@@ -6,6 +6,11 @@ import type { Request } from "express";
 import { z } from "zod";
 import type { AccountRow } from "../../../../shared/db/repositories/accounts.repository.ts";
 import { getAccount } from "../../../../shared/db/repositories/accounts.repository.ts";
+import { findCallBySourceKey } from "../../../../shared/db/repositories/calls.repository.ts";
+import {
+  releaseDownloadSlot,
+  takeDownloadSlot,
+} from "../../../../shared/db/repositories/download-slots.repository.ts";
 import {
   findSourceByTokenHash,
   type SourceRow,
@@ -21,7 +26,7 @@ import { ingestRecording } from "../../../../shared/ingest/ingest-recording.ts";
 import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import { decryptSecret, hashToken, safeEqualHex } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { discardUpload, receiveMultipart } from "../../http/multipart.ts";
+import { discardUpload, onIdle, receiveMultipart } from "../../http/multipart.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
 const SIGNATURE_MAX_AGE_SEC = 5 * 60;
@@ -72,6 +77,7 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         422: { description: "Not readable audio" },
       },
       handler: async ({ req, params, log }) => {
+        const startedAt = performance.now();
         const source = await findSourceByTokenHash(deps.database.db, hashToken(params.token));
         if (!source) {
           req.resume();
@@ -92,49 +98,94 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         const signed = source.requireSignature ? startSignatureCheck(req, source, deps) : undefined;
         const bodyStream: Readable = signed?.body ?? req;
         const isJson = (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json");
+        const limits = deps.config.limits;
+        const countOutcome = (outcome: string) =>
+          deps.metrics.ingested.inc({ source_kind: source.kind, outcome });
 
         let metadata: CallMetadata;
         let file: { path: string; bytes: number };
-        let cleanup: () => Promise<void>;
-        if (isJson) {
-          const raw = await readBody(bodyStream, 64 * 1024);
-          signed?.verify();
-          const body = parseMetadata(urlBody, raw.toString("utf8"));
-          const { recordingUrl, ...rest } = body;
-          metadata = rest;
-          await fs.mkdir(deps.scratchDir, { recursive: true });
-          const dir = await fs.mkdtemp(path.join(deps.scratchDir, "download-"));
-          cleanup = () => fs.rm(dir, { recursive: true, force: true });
-          try {
-            const target = path.join(dir, "recording");
-            const { bytes } = await downloadRecording(recordingUrl, target, {
-              maxBytes: deps.config.limits.maxUploadBytes,
-              timeoutMs: 60_000,
-              maxRedirects: 5,
-              allowPrivateAddresses: deps.config.env !== "production",
-            });
-            file = { path: target, bytes };
-          } catch (error) {
-            await cleanup();
-            throw error;
-          }
-        } else {
-          const upload = await receiveMultipart(req, {
-            fileField: "recording",
-            maxFileBytes: deps.config.limits.maxUploadBytes,
-            scratchDir: deps.scratchDir,
-            body: bodyStream,
-          });
-          cleanup = () => discardUpload(upload);
-          try {
+        let cleanup: () => Promise<void> = async () => {};
+        try {
+          if (isJson) {
+            const raw = await readBody(req, bodyStream, 64 * 1024, limits.bodyTimeoutMs);
             signed?.verify();
-            metadata = parseMetadata(callMetadataSchema, upload.fields.metadata);
-            if (!upload.file) throw new AppError("VALIDATION_FAILED", "The `recording` file is missing.");
-            file = upload.file;
-          } catch (error) {
-            await cleanup();
-            throw error;
+            const body = parseMetadata(urlBody, raw.toString("utf8"));
+            const { recordingUrl, ...rest } = body;
+            metadata = rest;
+            // A replayed delivery of a call we already have needs no download.
+            const known = await findCallBySourceKey(
+              deps.database.db,
+              source.accountId,
+              source.id,
+              metadata.externalId,
+            );
+            if (known) {
+              countOutcome("duplicate");
+              return { status: 200, body: { callId: known.id, status: known.status, duplicate: true } };
+            }
+            file = await (async () => {
+              // Concurrent downloads per account, counted in the database (holds across replicas).
+              const slot = await deps.database.db.transaction((tx) =>
+                takeDownloadSlot(tx, {
+                  accountId: source.accountId,
+                  max: limits.maxConcurrentDownloads,
+                  now: deps.clock(),
+                  ttlMs: limits.downloadTimeoutMs + 30_000,
+                }),
+              );
+              if (!slot) {
+                throw new AppError(
+                  "RATE_LIMITED",
+                  `At most ${limits.maxConcurrentDownloads} recording downloads at once per account; try again shortly.`,
+                  { headers: { "Retry-After": "5" }, retryable: true },
+                );
+              }
+              await fs.mkdir(deps.scratchDir, { recursive: true });
+              const dir = await fs.mkdtemp(path.join(deps.scratchDir, "download-"));
+              cleanup = () => fs.rm(dir, { recursive: true, force: true });
+              try {
+                const target = path.join(dir, "recording");
+                const { bytes, attempts } = await downloadRecording(recordingUrl, target, {
+                  maxBytes: limits.maxUploadBytes,
+                  timeoutMs: limits.downloadTimeoutMs,
+                  maxRedirects: 5,
+                  allowPrivateAddresses: deps.config.env !== "production",
+                });
+                if (attempts > 1) sourceLog.info({ attempts }, "recording downloaded after retries");
+                return { path: target, bytes };
+              } catch (error) {
+                await cleanup();
+                throw error;
+              } finally {
+                await releaseDownloadSlot(deps.database.db, source.accountId, slot).catch((err) =>
+                  sourceLog.warn({ err }, "download slot not released (it expires)"),
+                );
+              }
+            })();
+          } else {
+            const upload = await receiveMultipart(req, {
+              fileField: "recording",
+              maxFileBytes: limits.maxUploadBytes,
+              scratchDir: deps.scratchDir,
+              body: bodyStream,
+              idleTimeoutMs: limits.bodyTimeoutMs,
+            });
+            cleanup = () => discardUpload(upload);
+            try {
+              signed?.verify();
+              metadata = parseMetadata(callMetadataSchema, upload.fields.metadata);
+              if (!upload.file) throw new AppError("VALIDATION_FAILED", "The `recording` file is missing.");
+              file = upload.file;
+            } catch (error) {
+              await cleanup();
+              throw error;
+            }
           }
+        } catch (error) {
+          const code = error instanceof AppError ? error.code : "INTERNAL";
+          countOutcome(code);
+          sourceLog.info({ code }, "push refused");
+          throw error;
         }
 
         try {
@@ -149,17 +200,19 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
             filePath: file.path,
             bytes: file.bytes,
           });
-          deps.metrics.ingested.inc({
-            source: source.id,
-            outcome: outcome.duplicate ? "duplicate" : "accepted",
-          });
+          countOutcome(outcome.duplicate ? "duplicate" : "accepted");
+          if (!outcome.duplicate) {
+            deps.metrics.ingestAcceptDuration.observe(
+              { source_kind: source.kind, body: isJson ? "url" : "multipart" },
+              (performance.now() - startedAt) / 1000,
+            );
+          }
           sourceLog.info({ callId: outcome.callId, duplicate: outcome.duplicate }, "recording ingested");
           return { status: outcome.duplicate ? 200 : 202, body: outcome };
         } catch (error) {
-          deps.metrics.ingested.inc({
-            source: source.id,
-            outcome: error instanceof AppError ? error.code : "INTERNAL",
-          });
+          const code = error instanceof AppError ? error.code : "INTERNAL";
+          countOutcome(code);
+          sourceLog.info({ code }, "push refused");
           throw error;
         } finally {
           await cleanup();
@@ -258,16 +311,28 @@ function startSignatureCheck(
   };
 }
 
-/** Reads a small JSON body from a stream, refusing more than `maxBytes`. */
-async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
+/** Reads a small JSON body from a stream, refusing more than `maxBytes` and a body that stalls. */
+async function readBody(req: Request, stream: Readable, maxBytes: number, idleMs: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new AppError("PAYLOAD_TOO_LARGE", "The JSON body is too large.");
-    chunks.push(chunk as Buffer);
+  let stop = () => {};
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      stop = onIdle(req, idleMs, reject);
+      stream.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          req.res?.setHeader("Connection", "close");
+          reject(new AppError("PAYLOAD_TOO_LARGE", "The JSON body is too large."));
+        } else chunks.push(chunk);
+      });
+      stream.on("end", () => resolve(Buffer.concat(chunks)));
+      stream.on("error", reject);
+      req.on("aborted", () => reject(new AppError("VALIDATION_FAILED", "The request was interrupted.")));
+    });
+  } finally {
+    stop();
   }
-  return Buffer.concat(chunks);
 }
 
 function refuseBeforeUpload(req: Request, account: AccountRow): void {
