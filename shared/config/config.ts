@@ -68,6 +68,9 @@ const envSchema = z.object({
   TYNDAU_DEMO: bool.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PIPELINE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PROVIDER_TIMEOUT_SEC: z.coerce.number().int().min(1).optional(),
+  JOB_EXPIRE_SEC: z.coerce.number().int().min(1).optional(),
+  QUEUE_MAINTENANCE_SEC: z.coerce.number().int().min(1).max(3600).default(120),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -165,6 +168,13 @@ export interface Config {
   demo: boolean;
   logLevel: string;
   pipelineConcurrency: number;
+  /** Per-attempt limit of third-party provider requests (unset: each provider's own policy, 300 s). */
+  providerTimeoutSec: number | undefined;
+  /**
+   * Job queue: `jobExpireSec` overrides each queue's own limit after which a running job counts as lost
+   * (its worker died) and is retried; maintenance looks for such jobs every `maintenanceSec`.
+   */
+  queue: { jobExpireSec: number | undefined; maintenanceSec: number };
   limits: { maxUploadBytes: number; maxCallDurationSec: number; maxUploadsPerMinute: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
@@ -373,6 +383,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     demo: e.TYNDAU_DEMO ?? embedded,
     logLevel: e.LOG_LEVEL,
     pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+    providerTimeoutSec: e.PROVIDER_TIMEOUT_SEC,
+    queue: { jobExpireSec: e.JOB_EXPIRE_SEC, maintenanceSec: e.QUEUE_MAINTENANCE_SEC },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,

@@ -2,6 +2,7 @@ import PgBoss from "pg-boss";
 import type { z } from "zod";
 import type { Db, SqlExecutor } from "../db/client.ts";
 import { sqlExecutorFor } from "../db/client.ts";
+import { isTransientDbError } from "../db/transient-errors.ts";
 import { isAppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
 
@@ -55,7 +56,18 @@ export interface JobQueue {
   counts(name: string): Promise<Record<string, number>>;
 }
 
-export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue {
+export interface JobQueueOptions {
+  /** Overrides every queue's `expireInSec` (a shorter one finds jobs of killed workers sooner). */
+  jobExpireSec?: number | undefined;
+  /** How often expired (lost) jobs are looked for; pg-boss' default is 120 s. */
+  maintenanceSec?: number | undefined;
+}
+
+export function createJobQueue(
+  database: SqlExecutor,
+  logger: Logger,
+  queueOptions: JobQueueOptions = {},
+): JobQueue {
   const boss = new PgBoss({
     db: { executeSql: (text: string, values: unknown[]) => database.executeSql(text, values) },
     schema: "pgboss",
@@ -63,6 +75,7 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
     schedule: false,
     supervise: true,
     migrate: true,
+    ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
   });
   boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
   const registered = new Set<string>();
@@ -76,16 +89,28 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
     },
     async register(definition) {
       if (registered.has(definition.name)) return;
-      const existing = await boss.getQueue(definition.name);
       const options = {
         name: definition.name,
         retryLimit: definition.retryLimit,
         retryDelay: definition.retryDelaySec,
         retryBackoff: true,
-        expireInSeconds: definition.expireInSec,
+        expireInSeconds: queueOptions.jobExpireSec ?? definition.expireInSec,
       };
-      if (existing) await boss.updateQueue(definition.name, options);
-      else await boss.createQueue(definition.name, options);
+      // Replicas starting together create the same queues at once: pg-boss' create_queue can then
+      // deadlock or collide; the loser tries again (and finds the queue there).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const existing = await boss.getQueue(definition.name);
+          if (existing) await boss.updateQueue(definition.name, options);
+          else await boss.createQueue(definition.name, options);
+          break;
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (attempt >= 5 || !(code === "40P01" || code === "23505" || isTransientDbError(error)))
+            throw error;
+          await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+        }
+      }
       registered.add(definition.name);
     },
     async send(definition, payload, options = {}) {
@@ -124,7 +149,8 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
                 });
                 await boss.complete(definition.name, job.id);
               } catch (error) {
-                const retry = isAppError(error) && error.retryable;
+                // A database that is briefly unreachable (restart, failover) is worth another attempt.
+                const retry = (isAppError(error) && error.retryable) || isTransientDbError(error);
                 logger.warn(
                   {
                     jobId: job.id,

@@ -53,7 +53,10 @@ export async function openInfrastructure(
     publicUrl: config.publicUrl,
     secret: config.appSecret,
   });
-  const queue = createJobQueue(database, logger.child({ component: "queue" }));
+  const queue = createJobQueue(database, logger.child({ component: "queue" }), {
+    jobExpireSec: config.queue.jobExpireSec,
+    maintenanceSec: config.queue.maintenanceSec,
+  });
   await queue.start();
   const local = storage.kind === "local" ? (storage as LocalObjectStorage) : undefined;
   const audio = createFfmpegAudioTools({ searchPath: config.executableSearchPath });
@@ -75,6 +78,7 @@ export async function openInfrastructure(
     speechLanguages: { pocketsphinx: ["en"] },
     audio,
     tmpDir: scratchDir,
+    ...(config.providerTimeoutSec ? { defaultPolicy: { timeoutMs: config.providerTimeoutSec * 1000 } } : {}),
     logger: logger.child({ component: "providers" }),
     onUsage: async (record) => {
       if (record.accountId)
