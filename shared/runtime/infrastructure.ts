@@ -5,6 +5,7 @@ import { createFfmpegAudioTools } from "../audio/ffmpeg-audio-tools.ts";
 import type { Config } from "../config/config.ts";
 import { type Database, migrateDatabase, openDatabase } from "../db/client.ts";
 import { createProviderUsage } from "../db/repositories/provider-usage.repository.ts";
+import { isTransientDbError } from "../db/transient-errors.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
 import { createGigaChatAnalyzer } from "../providers/analysis/gigachat-analyzer.ts";
@@ -48,6 +49,7 @@ export async function openInfrastructure(
   overrides: { database?: Database } = {},
 ): Promise<Infrastructure> {
   const database = overrides.database ?? (await openDatabase(config.database));
+  await waitForDatabase(database, logger);
   await migrateDatabase(database);
   const storage = createObjectStorage(config.storage, {
     publicUrl: config.publicUrl,
@@ -102,6 +104,24 @@ export async function openInfrastructure(
       if (!overrides.database) await database.close();
     },
   };
+}
+
+/**
+ * A service starting while PostgreSQL restarts (or before it is up) waits for it, up to a minute, instead
+ * of crashing on the first refused connection.
+ */
+async function waitForDatabase(database: Database, logger: Logger, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await database.ping();
+      return;
+    } catch (error) {
+      if (!isTransientDbError(error) || Date.now() > deadline) throw error;
+      if (attempt === 0) logger.warn({ err: error }, "database not reachable yet; waiting");
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
+    }
+  }
 }
 
 /** The analysis providers this server runs: the offline rules, plus each third-party one configured. */
