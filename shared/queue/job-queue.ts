@@ -78,6 +78,18 @@ export function createJobQueue(
     ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
   });
   boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
+  // pg-boss' worker also completes (or fails) each fetched batch itself, without awaiting it: while the
+  // database is down that rejection went unhandled and crashed the process. The handler below settles
+  // every job itself, so those internal calls only log their failure; ours use the originals.
+  const settle = { complete: boss.complete.bind(boss), fail: boss.fail.bind(boss) };
+  const logged =
+    (what: string, fn: (...args: never[]) => Promise<unknown>) =>
+    (...args: never[]) =>
+      fn(...args).catch((err: unknown) => {
+        logger.warn({ err }, `job queue ${what} deferred: the database is unreachable`);
+      });
+  boss.complete = logged("complete", settle.complete as never) as never;
+  boss.fail = logged("fail", settle.fail as never) as never;
   const registered = new Set<string>();
 
   return {
@@ -136,7 +148,7 @@ export function createJobQueue(
               const parsed = definition.payload.safeParse(job.data);
               if (!parsed.success) {
                 logger.error({ jobId: job.id, queue: definition.name }, "job payload invalid; dropped");
-                await boss.fail(definition.name, job.id, { error: "payload invalid" });
+                await settle.fail(definition.name, job.id, { error: "payload invalid" });
                 return;
               }
               const controller = new AbortController();
@@ -147,7 +159,7 @@ export function createJobQueue(
                   isLastAttempt: job.retryCount >= job.retryLimit,
                   signal: controller.signal,
                 });
-                await boss.complete(definition.name, job.id);
+                await settle.complete(definition.name, job.id);
               } catch (error) {
                 // A database that is briefly unreachable (restart, failover) is worth another attempt.
                 const retry = (isAppError(error) && error.retryable) || isTransientDbError(error);
@@ -160,7 +172,7 @@ export function createJobQueue(
                   },
                   "job failed",
                 );
-                await boss.fail(definition.name, job.id, {
+                await settle.fail(definition.name, job.id, {
                   error: error instanceof Error ? error.message : String(error),
                 });
                 if (!retry && job.retryCount < job.retryLimit) {
