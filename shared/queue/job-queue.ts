@@ -78,18 +78,6 @@ export function createJobQueue(
     ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
   });
   boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
-  // pg-boss' worker also completes (or fails) each fetched batch itself, without awaiting it: while the
-  // database is down that rejection went unhandled and crashed the process. The handler below settles
-  // every job itself, so those internal calls only log their failure; ours use the originals.
-  const settle = { complete: boss.complete.bind(boss), fail: boss.fail.bind(boss) };
-  const logged =
-    (what: string, fn: (...args: never[]) => Promise<unknown>) =>
-    (...args: never[]) =>
-      fn(...args).catch((err: unknown) => {
-        logger.warn({ err }, `job queue ${what} deferred: the database is unreachable`);
-      });
-  boss.complete = logged("complete", settle.complete as never) as never;
-  boss.fail = logged("fail", settle.fail as never) as never;
   const registered = new Set<string>();
 
   return {
@@ -148,7 +136,7 @@ export function createJobQueue(
               const parsed = definition.payload.safeParse(job.data);
               if (!parsed.success) {
                 logger.error({ jobId: job.id, queue: definition.name }, "job payload invalid; dropped");
-                await settle.fail(definition.name, job.id, { error: "payload invalid" });
+                await boss.fail(definition.name, job.id, { error: "payload invalid" });
                 return;
               }
               const controller = new AbortController();
@@ -159,7 +147,7 @@ export function createJobQueue(
                   isLastAttempt: job.retryCount >= job.retryLimit,
                   signal: controller.signal,
                 });
-                await settle.complete(definition.name, job.id);
+                await boss.complete(definition.name, job.id);
               } catch (error) {
                 // A database that is briefly unreachable (restart, failover) is worth another attempt.
                 const retry = (isAppError(error) && error.retryable) || isTransientDbError(error);
@@ -172,7 +160,7 @@ export function createJobQueue(
                   },
                   "job failed",
                 );
-                await settle.fail(definition.name, job.id, {
+                await boss.fail(definition.name, job.id, {
                   error: error instanceof Error ? error.message : String(error),
                 });
                 if (!retry && job.retryCount < job.retryLimit) {
@@ -197,4 +185,20 @@ export function createJobQueue(
       return out;
     },
   };
+}
+
+/**
+ * pg-boss' worker completes (or fails) each fetched batch itself without awaiting the promise, so while
+ * PostgreSQL is down that rejection is unhandled and Node would kill the process. Our handler settles
+ * every job itself, so such a failure loses nothing: a service process calls this once at start to log
+ * unhandled transient database errors and keep running; any other unhandled rejection still crashes it.
+ */
+export function surviveQueueBookkeepingErrors(logger: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    if (isTransientDbError(reason)) {
+      logger.warn({ err: reason }, "an unawaited database call failed while the database was unreachable");
+      return;
+    }
+    throw reason;
+  });
 }
