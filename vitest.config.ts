@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 // Tiers (HOUSE-STYLE rule 10): unit tests have no I/O, integration tests run on a real PostgreSQL (and
 // PGlite) with real migrations, e2e tests drive the whole system over HTTP, browser tests drive the web
-// app in Debian's chromium through playwright-core.
+// app in Debian's chromium through playwright-core. Scale tests start the services as separate processes
+// (test/scale): many calls, killed workers, a restarted PostgreSQL, failing providers and storage.
 export default defineConfig({
   test: {
     projects: [
@@ -42,6 +43,15 @@ export default defineConfig({
           include: ["test/browser/**/*.browser.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "scale",
+          include: ["test/scale/**/*.scale.test.ts"],
+          testTimeout: 300_000,
           hookTimeout: 180_000,
           fileParallelism: false,
         },

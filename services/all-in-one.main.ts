@@ -3,6 +3,7 @@ import { loadConfig } from "../shared/config/config.ts";
 import { findUserByEmail } from "../shared/db/repositories/accounts.repository.ts";
 import { createLogger } from "../shared/logging/logger.ts";
 import { createAppMetrics } from "../shared/observability/metrics.ts";
+import { surviveQueueBookkeepingErrors } from "../shared/queue/job-queue.ts";
 import { lockDataDir, startControlServer } from "../shared/runtime/embedded-control.ts";
 import { openInfrastructure } from "../shared/runtime/infrastructure.ts";
 import { onShutdown } from "../shared/runtime/process.ts";
@@ -20,6 +21,7 @@ import { startScheduler } from "./scheduler/main.ts";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: "tyndau" });
+  surviveQueueBookkeepingErrors(logger);
   const releaseLock = config.database.kind === "pglite" ? lockDataDir(config.dataDir) : () => {};
 
   const infra = await openInfrastructure(config, logger);

@@ -4,6 +4,7 @@ import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type AppMetrics, createAppMetrics } from "../../shared/observability/metrics.ts";
 import { createPaymentGateways } from "../../shared/providers/payments/create-payment-gateways.ts";
+import { surviveQueueBookkeepingErrors } from "../../shared/queue/job-queue.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
 import { createApp } from "./app.ts";
@@ -62,6 +63,7 @@ if (isEntryPoint(import.meta.url)) {
   const config = loadConfig();
   requireSharedDatabase(config, "api");
   const logger = createLogger({ level: config.logLevel, name: "tyndau-api" });
+  surviveQueueBookkeepingErrors(logger);
   const infra = await openInfrastructure(config, logger);
   const api = await startApi(config, infra, logger, createAppMetrics({ service: "api" }));
   logger.info({ port: api.port }, "api listening");

@@ -1,6 +1,7 @@
 import { createLedgerCallBilling } from "../../shared/billing/call-charges.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
+import { surviveQueueBookkeepingErrors } from "../../shared/queue/job-queue.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import {
   isEntryPoint,
@@ -46,6 +47,7 @@ if (isEntryPoint(import.meta.url)) {
   const config = loadConfig();
   requireSharedDatabase(config, "pipeline");
   const logger = createLogger({ level: config.logLevel, name: "tyndau-pipeline" });
+  surviveQueueBookkeepingErrors(logger);
   const infra = await openInfrastructure(config, logger);
   await startPipeline(config, infra, logger);
   const health =

@@ -1,3 +1,4 @@
+import { isTransientDbError } from "../../shared/db/transient-errors.ts";
 import { isAppError } from "../../shared/errors/app-error.ts";
 import {
   analyzeCallJob,
@@ -39,7 +40,8 @@ export async function runStep(
     await step(deps, job);
     log.debug("step done");
   } catch (error) {
-    const retryable = isAppError(error) && error.retryable;
+    // A database that is briefly unreachable (restart, failover) is retried like any transient error.
+    const retryable = (isAppError(error) && error.retryable) || isTransientDbError(error);
     if (retryable && !context.isLastAttempt) {
       log.warn(
         { code: isAppError(error) ? error.code : undefined, retryCount: context.retryCount },

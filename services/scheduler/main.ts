@@ -1,6 +1,7 @@
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { pullSourcesJob, scheduledJob } from "../../shared/queue/job-definitions.ts";
+import { surviveQueueBookkeepingErrors } from "../../shared/queue/job-queue.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import {
   isEntryPoint,
@@ -59,6 +60,7 @@ if (isEntryPoint(import.meta.url)) {
   const config = loadConfig();
   requireSharedDatabase(config, "scheduler");
   const logger = createLogger({ level: config.logLevel, name: "tyndau-scheduler" });
+  surviveQueueBookkeepingErrors(logger);
   const infra = await openInfrastructure(config, logger);
   const schedules = await startScheduler(config, infra, logger);
   const health =

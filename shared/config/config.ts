@@ -71,6 +71,9 @@ const envSchema = z.object({
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MIGRATE_ON_START: bool.default(true),
   PIPELINE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PROVIDER_TIMEOUT_SEC: z.coerce.number().int().min(1).optional(),
+  JOB_EXPIRE_SEC: z.coerce.number().int().min(1).optional(),
+  QUEUE_MAINTENANCE_SEC: z.coerce.number().int().min(1).max(3600).default(120),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -200,6 +203,13 @@ export interface Config {
     bodyTimeoutMs: number;
     downloadTimeoutMs: number;
   };
+  /** Per-attempt limit of third-party provider requests (unset: each provider's own policy, 300 s). */
+  providerTimeoutSec: number | undefined;
+  /**
+   * Job queue: `jobExpireSec` overrides each queue's own limit after which a running job counts as lost
+   * (its worker died) and is retried; maintenance looks for such jobs every `maintenanceSec`.
+   */
+  queue: { jobExpireSec: number | undefined; maintenanceSec: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
   security: {
@@ -421,6 +431,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceSec: e.SHUTDOWN_GRACE_SEC,
     healthPort: e.HEALTH_PORT,
     migrateOnStart: e.MIGRATE_ON_START,
+    providerTimeoutSec: e.PROVIDER_TIMEOUT_SEC,
+    queue: { jobExpireSec: e.JOB_EXPIRE_SEC, maintenanceSec: e.QUEUE_MAINTENANCE_SEC },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,

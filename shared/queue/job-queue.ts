@@ -2,6 +2,7 @@ import PgBoss from "pg-boss";
 import type { z } from "zod";
 import type { Db, SqlExecutor } from "../db/client.ts";
 import { sqlExecutorFor } from "../db/client.ts";
+import { isTransientDbError } from "../db/transient-errors.ts";
 import { isAppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
 
@@ -63,7 +64,18 @@ export interface JobQueue {
   counts(name: string): Promise<Record<string, number>>;
 }
 
-export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue {
+export interface JobQueueOptions {
+  /** Overrides every queue's `expireInSec` (a shorter one finds jobs of killed workers sooner). */
+  jobExpireSec?: number | undefined;
+  /** How often expired (lost) jobs are looked for; pg-boss' default is 120 s. */
+  maintenanceSec?: number | undefined;
+}
+
+export function createJobQueue(
+  database: SqlExecutor,
+  logger: Logger,
+  queueOptions: JobQueueOptions = {},
+): JobQueue {
   const boss = new PgBoss({
     db: { executeSql: (text: string, values: unknown[]) => database.executeSql(text, values) },
     schema: "pgboss",
@@ -71,6 +83,7 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
     schedule: false,
     supervise: true,
     migrate: true,
+    ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
   });
   boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
   const registered = new Set<string>();
@@ -123,16 +136,28 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
     },
     async register(definition) {
       if (registered.has(definition.name)) return;
-      const existing = await boss.getQueue(definition.name);
       const options = {
         name: definition.name,
         retryLimit: definition.retryLimit,
         retryDelay: definition.retryDelaySec,
         retryBackoff: true,
-        expireInSeconds: definition.expireInSec,
+        expireInSeconds: queueOptions.jobExpireSec ?? definition.expireInSec,
       };
-      if (existing) await boss.updateQueue(definition.name, options);
-      else await boss.createQueue(definition.name, options);
+      // Replicas starting together create the same queues at once: pg-boss' create_queue can then
+      // deadlock or collide; the loser tries again (and finds the queue there).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const existing = await boss.getQueue(definition.name);
+          if (existing) await boss.updateQueue(definition.name, options);
+          else await boss.createQueue(definition.name, options);
+          break;
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (attempt >= 5 || !(code === "40P01" || code === "23505" || isTransientDbError(error)))
+            throw error;
+          await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+        }
+      }
       registered.add(definition.name);
     },
     async send(definition, payload, options = {}) {
@@ -185,7 +210,8 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
                 await boss.complete(definition.name, job.id);
               } catch (error) {
                 if (handedBack.has(job.id)) return;
-                const retry = isAppError(error) && error.retryable;
+                // A database that is briefly unreachable (restart, failover) is worth another attempt.
+                const retry = (isAppError(error) && error.retryable) || isTransientDbError(error);
                 logger.warn(
                   {
                     jobId: job.id,
@@ -222,4 +248,20 @@ export function createJobQueue(database: SqlExecutor, logger: Logger): JobQueue 
       return out;
     },
   };
+}
+
+/**
+ * pg-boss' worker completes (or fails) each fetched batch itself without awaiting the promise, so while
+ * PostgreSQL is down that rejection is unhandled and Node would kill the process. Our handler settles
+ * every job itself, so such a failure loses nothing: a service process calls this once at start to log
+ * unhandled transient database errors and keep running; any other unhandled rejection still crashes it.
+ */
+export function surviveQueueBookkeepingErrors(logger: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    if (isTransientDbError(reason)) {
+      logger.warn({ err: reason }, "an unawaited database call failed while the database was unreachable");
+      return;
+    }
+    throw reason;
+  });
 }

@@ -5,6 +5,7 @@ import { createFfmpegAudioTools } from "../audio/ffmpeg-audio-tools.ts";
 import type { Config } from "../config/config.ts";
 import { type Database, migrateDatabase, migrationsCurrent, openDatabase } from "../db/client.ts";
 import { createProviderUsage } from "../db/repositories/provider-usage.repository.ts";
+import { isTransientDbError } from "../db/transient-errors.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { CallAnalyzer } from "../providers/analysis/call-analyzer.ts";
 import { createGigaChatAnalyzer } from "../providers/analysis/gigachat-analyzer.ts";
@@ -51,13 +52,17 @@ export async function openInfrastructure(
   overrides: { database?: Database } = {},
 ): Promise<Infrastructure> {
   const database = overrides.database ?? (await openDatabase(config.database));
+  await waitForDatabase(database, logger);
   if (config.migrateOnStart || database.kind === "pglite") await migrateDatabase(database);
   else await waitForMigrations(database, logger);
   const storage = createObjectStorage(config.storage, {
     publicUrl: config.publicUrl,
     secret: config.appSecret,
   });
-  const queue = createJobQueue(database, logger.child({ component: "queue" }));
+  const queue = createJobQueue(database, logger.child({ component: "queue" }), {
+    jobExpireSec: config.queue.jobExpireSec,
+    maintenanceSec: config.queue.maintenanceSec,
+  });
   await queue.start();
   const local = storage.kind === "local" ? (storage as LocalObjectStorage) : undefined;
   const audio = createFfmpegAudioTools({ searchPath: config.executableSearchPath });
@@ -79,6 +84,7 @@ export async function openInfrastructure(
     speechLanguages: { pocketsphinx: ["en"] },
     audio,
     tmpDir: scratchDir,
+    ...(config.providerTimeoutSec ? { defaultPolicy: { timeoutMs: config.providerTimeoutSec * 1000 } } : {}),
     logger: logger.child({ component: "providers" }),
     onUsage: async (record) => {
       if (record.accountId)
@@ -147,6 +153,24 @@ async function waitForMigrations(database: Database, logger: Logger): Promise<vo
     if (!logged) logger.warn("database migrations are not current; waiting for `npm run db:migrate`");
     logged = true;
     await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/**
+ * A service starting while PostgreSQL restarts (or before it is up) waits for it, up to a minute, instead
+ * of crashing on the first refused connection.
+ */
+async function waitForDatabase(database: Database, logger: Logger, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await database.ping();
+      return;
+    } catch (error) {
+      if (!isTransientDbError(error) || Date.now() > deadline) throw error;
+      if (attempt === 0) logger.warn({ err: error }, "database not reachable yet; waiting");
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
+    }
   }
 }
 

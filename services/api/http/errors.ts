@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
+import { isTransientDbError } from "../../../shared/db/transient-errors.ts";
 import { AppError, httpStatusOf, isAppError } from "../../../shared/errors/app-error.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
 
@@ -44,6 +45,14 @@ function toAppError(error: unknown): AppError {
     return new AppError("VALIDATION_FAILED", "The body is not valid JSON.");
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     return new AppError("UNSUPPORTED_MEDIA", "Unsupported body encoding.");
+  }
+  if (isTransientDbError(error)) {
+    // The database is restarting or unreachable: the client may try again shortly.
+    return new AppError("UNAVAILABLE", "The service is briefly unavailable; try again shortly.", {
+      retryable: true,
+      cause: error,
+      headers: { "Retry-After": "5" },
+    });
   }
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
     return new AppError("VALIDATION_FAILED", "The request could not be read.");
