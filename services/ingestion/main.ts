@@ -5,6 +5,7 @@ import { runPullSources } from "../../shared/ingest/pull-sources.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type AppMetrics, createAppMetrics } from "../../shared/observability/metrics.ts";
 import { probeCallJob, pullSourcesJob } from "../../shared/queue/job-definitions.ts";
+import { surviveQueueBookkeepingErrors } from "../../shared/queue/job-queue.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { isEntryPoint, onShutdown, requireSharedDatabase } from "../../shared/runtime/process.ts";
 
@@ -27,7 +28,7 @@ export function pullDeps(
     pull: config.pull,
     download: {
       maxBytes: config.limits.maxUploadBytes,
-      timeoutMs: 60_000,
+      timeoutMs: config.limits.downloadTimeoutMs,
       maxRedirects: 5,
       allowPrivateAddresses: config.env !== "production",
     },
@@ -62,15 +63,17 @@ export async function startPullWorker(
 }
 
 /**
- * The ingestion service (`npm run ingestion`): runs the pull-sources worker and serves /healthz and
- * /metrics on PORT. Pushes (POST /api/v1/ingest/...) are still served by the API service.
+ * The ingestion service (`npm run ingestion`): runs the pull-sources worker and serves /healthz, /readyz
+ * and /metrics on PORT. Pushes (POST /api/v1/ingest/...) are still served by the API service.
  */
 if (isEntryPoint(import.meta.url)) {
   const config = loadConfig();
   requireSharedDatabase(config, "ingestion");
   const logger = createLogger({ level: config.logLevel, name: "tyndau-ingestion" });
+  surviveQueueBookkeepingErrors(logger);
   const infra = await openInfrastructure(config, logger);
   const metrics = createAppMetrics({ service: "ingestion" });
+  let stopping = false;
   await startPullWorker(config, infra, logger, metrics);
   const server = http.createServer(async (req, res) => {
     if (req.url === "/metrics") {
@@ -79,6 +82,12 @@ if (isEntryPoint(import.meta.url)) {
     } else if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"status":"ok"}');
+    } else if (req.url === "/readyz") {
+      const checks = await infra.readiness().catch(() => ({ readiness: "unavailable" }));
+      if (stopping) Object.assign(checks, { process: "shutting_down" });
+      const ready = Object.values(checks).every((v) => v === "ok");
+      res.writeHead(ready ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify({ status: ready ? "ready" : "unavailable", checks }));
     } else {
       res.writeHead(404, { "content-type": "application/json" });
       res.end('{"error":{"code":"NOT_FOUND","message":"Not found."}}');
@@ -87,8 +96,18 @@ if (isEntryPoint(import.meta.url)) {
   server.listen(config.port, config.host, () =>
     logger.info({ port: config.port }, "ingestion service listening"),
   );
-  onShutdown(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await infra.close();
-  });
+  onShutdown(
+    logger,
+    async (graceMs) => {
+      stopping = true;
+      // Stops taking pull runs; a running one finishes within the grace or is handed back (its cursor
+      // is saved per page, so the next run resumes).
+      await infra.close(graceMs);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    config.shutdownGraceSec,
+  );
 }

@@ -14,8 +14,7 @@ import { startSchedules } from "./schedules.ts";
 
 /** Runs one scheduled job as of `now` and returns what it did (used by the worker and `npm run job`). */
 export async function runScheduledJob(
-  infra: Pick<Infrastructure, "database" | "mailer" | "storage"> &
-    Partial<Pick<Infrastructure, "queue">>,
+  infra: Pick<Infrastructure, "database" | "mailer" | "storage"> & Partial<Pick<Infrastructure, "queue">>,
   logger: Logger,
   name: string,
   now: Date,

@@ -6,9 +6,9 @@ import type { Logger } from "../../../shared/logging/logger.ts";
 import { runLowBalanceNotifications } from "../../../shared/notifications/notifications.ts";
 import { deleteDueAccounts, purgeExpiredCalls } from "../../../shared/privacy/data-lifecycle.ts";
 import type { Mailer } from "../../../shared/providers/mail/mailer.ts";
+import type { ObjectStorage } from "../../../shared/providers/storage/object-storage.ts";
 import { pullSourcesJob } from "../../../shared/queue/job-definitions.ts";
 import type { JobQueue } from "../../../shared/queue/job-queue.ts";
-import type { ObjectStorage } from "../../../shared/providers/storage/object-storage.ts";
 
 export interface ScheduledJobDeps {
   database: Database;
