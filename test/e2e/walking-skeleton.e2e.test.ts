@@ -341,6 +341,50 @@ describe("balance and contract", () => {
     expect((await owner.client.get("/api/v1/billing/balance")).body.bonusVoidsAt).toBeNull();
   });
 
+  it("in production refuses a recordingUrl on a private, loopback or link-local address (SSRF): no call, no money", async () => {
+    const owner = await registerOwner(app.baseUrl);
+    const source = await owner.client.post<{ ingestUrl: string }>("/api/v1/sources", {
+      name: "PBX",
+      kind: "push",
+    });
+    // Something listens on loopback, so only the address check can stop the download.
+    const target = await import("node:http").then(({ createServer }) => {
+      const server = createServer((_req, res) => res.end("RIFF"));
+      return new Promise<{ url: string; close(): void }>((resolve) =>
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as { port: number };
+          resolve({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
+        }),
+      );
+    });
+    try {
+      const port = new URL(target.url).port;
+      const urls = [
+        `${target.url}/call.wav`,
+        `http://localhost:${port}/call.wav`,
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/call.wav",
+        "http://[::1]/call.wav",
+      ];
+      for (const [i, recordingUrl] of urls.entries()) {
+        const res = await fetch(source.body.ingestUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ externalId: `ssrf-${i}`, recordingUrl }),
+        });
+        const body = (await res.json()) as { error: { code: string; message: string } };
+        expect(res.status, recordingUrl).toBe(400);
+        expect(body.error.code, recordingUrl).toBe("VALIDATION_FAILED");
+        expect(body.error.message).toMatch(/private or local address/);
+      }
+      expect((await owner.client.get<{ items: unknown[] }>("/api/v1/calls")).body.items).toEqual([]);
+      const balance = await owner.client.get("/api/v1/billing/balance");
+      expect(balance.body).toMatchObject({ available: "1000.00", reserved: "0.00" });
+    } finally {
+      target.close();
+    }
+  });
+
   it("serves health, readiness, metrics and an OpenAPI document of every route", async () => {
     const anonymous = apiClient(app.baseUrl);
     expect((await anonymous.get("/healthz")).body).toEqual({ status: "ok" });
