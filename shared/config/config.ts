@@ -93,7 +93,8 @@ const envSchema = z.object({
     .default(4 * 3600),
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
-  LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
+  // At most a day: retention-purge deletes sign-in failures older than that.
+  LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).max(86_400).default(900),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(720),
   INVITATION_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   CORS_ORIGINS: z.string().optional(),

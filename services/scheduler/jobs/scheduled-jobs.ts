@@ -2,6 +2,7 @@ import { voidExpiredBonuses } from "../../../shared/billing/bonus-expiry.ts";
 import { expireInvoices } from "../../../shared/billing/invoices.ts";
 import type { Database } from "../../../shared/db/client.ts";
 import { findLedgerViolations } from "../../../shared/db/repositories/ledger.repository.ts";
+import { deleteStaleSignInRecords } from "../../../shared/db/repositories/users.repository.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
 import { runLowBalanceNotifications } from "../../../shared/notifications/notifications.ts";
 import { deleteDueAccounts, purgeExpiredCalls } from "../../../shared/privacy/data-lifecycle.ts";
@@ -68,7 +69,17 @@ export const scheduledJobs: ScheduledJobSpec[] = [
     description:
       "Delete recordings, transcripts, analyses and callers' personal data past retention (3 years after closing, or the account's retentionDays).",
     async run(deps, now) {
-      return purgeExpiredCalls({ db: deps.database.db, storage: deps.storage, logger: deps.logger }, now);
+      const calls = await purgeExpiredCalls(
+        { db: deps.database.db, storage: deps.storage, logger: deps.logger },
+        now,
+      );
+      // Sign-in records hold e-mails and addresses: failures past any throttling window (≤ 1 day) and
+      // invitations a month after they expired, were accepted or revoked.
+      const signIn = await deleteStaleSignInRecords(deps.database.db, {
+        failuresBefore: new Date(now.getTime() - 86_400_000),
+        invitationsBefore: new Date(now.getTime() - 30 * 86_400_000),
+      });
+      return { ...calls, ...signIn };
     },
   },
   {

@@ -203,3 +203,30 @@ export async function claimInvitation(
     .returning();
   return row;
 }
+
+/**
+ * Housekeeping for records that hold e-mails and client addresses but no longer serve a purpose:
+ * sign-in failures older than `failuresBefore` (past any throttling window) and invitations that
+ * expired, were accepted or were revoked before `invitationsBefore`. Returns how many rows went.
+ */
+export async function deleteStaleSignInRecords(
+  db: Db,
+  input: { failuresBefore: Date; invitationsBefore: Date },
+): Promise<{ loginFailures: number; invitations: number }> {
+  const failures = await db
+    .delete(loginFailures)
+    .where(lt(loginFailures.createdAt, input.failuresBefore))
+    .returning({ id: loginFailures.id });
+  const before = input.invitationsBefore;
+  const invites = await db
+    .delete(invitations)
+    .where(
+      or(
+        lt(invitations.expiresAt, before),
+        lt(invitations.acceptedAt, before),
+        lt(invitations.revokedAt, before),
+      ),
+    )
+    .returning({ id: invitations.id });
+  return { loginFailures: failures.length, invitations: invites.length };
+}
