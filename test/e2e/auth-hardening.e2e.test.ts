@@ -42,7 +42,9 @@ async function login(email: string, password: string, address: string) {
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body };
 }
 
-type AuditPage = { items: { action: string; objectId: string | null; actorUserId: string | null }[] };
+type AuditPage = {
+  items: { action: string; objectId: string | null; actorUserId: string | null; details?: unknown }[];
+};
 
 describe("passwords and sign-in", () => {
   it("refuses short, common and e-mail passwords", async () => {
@@ -304,6 +306,28 @@ describe("audit log", () => {
         })
       ).status,
     ).toBe(204);
+    // Correcting one's own e-mail: the password confirms it, a taken e-mail is refused, then it signs in.
+    const joinedClient = apiClient(app.baseUrl, joined.body.token);
+    const corrected = `corrected-${crypto.randomUUID()}@example.com`;
+    const wrongPassword = await joinedClient.patch("/api/v1/me", {
+      email: corrected,
+      currentPassword: "not my password",
+    });
+    expect(wrongPassword.status).toBe(403);
+    const ownerEmail = (await owner.client.get<{ user: { email: string } }>("/api/v1/me")).body.user.email;
+    const duplicate = await joinedClient.patch("/api/v1/me", {
+      email: ownerEmail.toUpperCase(),
+      currentPassword: "changed passphrase",
+    });
+    expect(duplicate.status).toBe(409);
+    const fixed = await joinedClient.patch<{ user: { email: string } }>("/api/v1/me", {
+      email: corrected.toUpperCase(),
+      currentPassword: "changed passphrase",
+    });
+    expect(fixed.status).toBe(200);
+    expect(fixed.body.user.email).toBe(corrected);
+    expect((await login(corrected, "changed passphrase", "192.0.2.31")).status).toBe(200);
+    expect((await owner.client.patch("/api/v1/account", { retentionDays: 365 })).status).toBe(200);
     const revokedInvitation = await owner.client.post<{ id: string }>("/api/v1/invitations", {
       email: `x-${crypto.randomUUID()}@example.com`,
       role: "manager",
@@ -379,6 +403,9 @@ describe("audit log", () => {
     expect(count("user.invite", invitation.body.id)).toBe(1);
     expect(count("user.invitation_accept", invitation.body.id)).toBe(1);
     expect(count("user.password_change", joined.body.user.id)).toBe(1);
+    expect(count("user.update", joined.body.user.id)).toBe(1);
+    expect(count("account.update", owner.accountId)).toBe(1);
+    expect(all.find((e) => e.action === "account.update")?.details).toEqual({ fields: ["retentionDays"] });
     expect(count("user.invitation_revoke", revokedInvitation.body.id)).toBe(1);
     expect(count("staff.account_block", owner.accountId)).toBe(1);
     expect(count("staff.account_unblock", owner.accountId)).toBe(1);
@@ -388,9 +415,10 @@ describe("audit log", () => {
     const filtered = await owner.client.get<AuditPage>("/api/v1/account/audit?action=call.read");
     expect(filtered.body.items.map((e) => e.action)).toEqual(["call.read"]);
     const byUser = await owner.client.get<AuditPage>(`/api/v1/account/audit?userId=${joined.body.user.id}`);
-    expect(byUser.body.items.map((e) => e.action).sort()).toEqual([
+    expect([...new Set(byUser.body.items.map((e) => e.action))].sort()).toEqual([
       "user.invitation_accept",
       "user.password_change",
+      "user.update",
     ]);
     const future = encodeURIComponent(new Date(Date.now() + 3600_000).toISOString());
     expect(

@@ -57,6 +57,21 @@ export async function deleteAccountUser(db: Db, accountId: string, userId: strin
   return rows.length > 0;
 }
 
+/** Changes a user's e-mail; undefined when another user already has it. */
+export async function setUserEmail(db: Db, userId: string, email: string): Promise<UserRow | undefined> {
+  const [taken] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.email, email.toLowerCase()), ne(users.id, userId)));
+  if (taken) return undefined;
+  const [row] = await db
+    .update(users)
+    .set({ email: email.toLowerCase() })
+    .where(eq(users.id, userId))
+    .returning();
+  return row;
+}
+
 export async function setUserPassword(db: Db, userId: string, passwordHash: string): Promise<void> {
   await db.update(users).set({ passwordHash }).where(eq(users.id, userId));
 }

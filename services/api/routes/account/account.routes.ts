@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { recordAudit } from "../../../../shared/audit/audit-log.ts";
 import {
   type AccountRow,
   updateAccountSettings,
@@ -7,6 +8,7 @@ import { AppError } from "../../../../shared/errors/app-error.ts";
 import { Money, moneyFromDb } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { clientAddress } from "../auth/auth.routes.ts";
 import { privacyRoutes } from "./privacy.routes.ts";
 
 export const accountDto = z.object({
@@ -93,7 +95,7 @@ export function accountRoutes(deps: ApiDeps): AnyRoute[] {
       access: ["owner"],
       body: patchBody,
       responses: { 200: { description: "Updated", schema: accountDto } },
-      handler: async ({ body, auth }) => {
+      handler: async ({ body, auth, req }) => {
         const unknown = (asked: string[] | undefined, known: readonly string[]) =>
           (asked ?? []).filter((p) => !known.includes(p));
         const badSpeech = unknown(body.speechProviders, deps.speechProviders);
@@ -128,10 +130,20 @@ export function accountRoutes(deps: ApiDeps): AnyRoute[] {
                     : Money.of(lowBalanceThreshold, auth.account.currency as "KZT").toDbString(),
               }),
         };
-        return {
-          status: 200,
-          body: toDto(await updateAccountSettings(deps.database.db, auth.account.id, patch)),
-        };
+        const updated = await deps.database.db.transaction(async (tx) => {
+          const row = await updateAccountSettings(tx, auth.account.id, patch);
+          await recordAudit(tx, {
+            accountId: auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "account.update",
+            objectType: "account",
+            objectId: auth.account.id,
+            // Field names only: values may be personal data (the company name).
+            details: { fields: Object.keys(body).sort() },
+          });
+          return row;
+        });
+        return { status: 200, body: toDto(updated) };
       },
     }),
     ...privacyRoutes(deps),

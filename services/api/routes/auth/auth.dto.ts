@@ -77,6 +77,9 @@ export const createdInvitationDto = invitationDto.extend({ token: z.string(), ac
 export const acceptInvitationBody = z
   .object({ token: z.string().min(10).max(200), password: passwordSchema })
   .strict();
+/** A user corrects their own sign-in e-mail (a subject right); the password confirms it is them. */
+export const patchMeBody = z.object({ email, currentPassword: z.string().min(1).max(200) }).strict();
+
 export const changePasswordBody = z
   .object({ currentPassword: z.string().min(1).max(200), newPassword: passwordSchema })
   .strict();

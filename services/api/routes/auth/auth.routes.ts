@@ -15,6 +15,7 @@ import {
   pruneLoginFailures,
   recordLoginFailure,
   revokeUserSessions,
+  setUserEmail,
   setUserPassword,
 } from "../../../../shared/db/repositories/users.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
@@ -28,6 +29,7 @@ import {
   changePasswordBody,
   createUserBody,
   loginBody,
+  patchMeBody,
   registerBody,
   sessionDto,
   toAccountDto,
@@ -147,6 +149,38 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ auth }) => {
         await revokeSession(db, auth.sessionId, deps.clock());
         return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: "patch",
+      path: "/api/v1/me",
+      summary: "Correct your own sign-in e-mail; your current password confirms the change.",
+      tag: "auth",
+      access: ["owner", "manager", "staff"],
+      body: patchMeBody,
+      responses: {
+        200: { description: "Updated", schema: z.object({ user: userDto }) },
+        403: { description: "The current password is wrong" },
+        409: { description: "Another user has this e-mail" },
+      },
+      handler: async ({ body, auth, req }) => {
+        if (!(await verifyPassword(body.currentPassword, auth.user.passwordHash))) {
+          throw new AppError("FORBIDDEN", "The current password is wrong.");
+        }
+        const user = await db.transaction(async (tx) => {
+          const user = await setUserEmail(tx, auth.user.id, body.email);
+          if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
+          await recordAudit(tx, {
+            accountId: auth.user.role === "staff" ? null : auth.account.id,
+            actor: { userId: auth.user.id, role: auth.user.role, ip: clientAddress(req) },
+            action: "user.update",
+            objectType: "user",
+            objectId: auth.user.id,
+            details: { fields: ["email"] },
+          });
+          return user;
+        });
+        return { status: 200, body: { user: toUserDto(user) } };
       },
     }),
     defineRoute({
