@@ -1,5 +1,8 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finishPullRun } from "../../shared/db/repositories/sources.repository.ts";
+import { finishPullRun, savePullCursor } from "../../shared/db/repositories/sources.repository.ts";
+import { sources } from "../../shared/db/schema/index.ts";
+import { decryptSecret } from "../../shared/security/tokens.ts";
 import { type ApiClient, registerOwner } from "../harness/api-client.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
 
@@ -110,5 +113,61 @@ describe("POST/GET /api/v1/sources for pull kinds", () => {
       failed: 2,
       lastError: { code: "SOURCE_AUTH_FAILED", at: at.toISOString() },
     });
+  });
+
+  it("PATCH changes a pull source's settings and credentials, keeps the rest, and restarts from a new since", async () => {
+    const source = await owner.post<SourceBody>("/api/v1/sources", {
+      name: "Feed 3",
+      kind: "http_pull",
+      config: {
+        url: "https://feed.example.com/v1",
+        bearerToken: "old-token",
+        pageSize: 20,
+        since: "2026-01-01T00:00:00Z",
+      },
+    });
+    const id = source.body.id;
+    const row = async () => (await app.database.db.select().from(sources).where(eq(sources.id, id)))[0]!;
+    const secrets = async () =>
+      JSON.parse(decryptSecret(app.config.appSecret, String((await row()).config.secretsEnc)));
+    await savePullCursor(app.database.db, id, "page-7", new Date());
+
+    // A new token only: the URL and page size stay, the cursor too.
+    const token = await owner.patch<SourceBody>(`/api/v1/sources/${id}`, {
+      config: { bearerToken: "new-token" },
+    });
+    expect(token.status).toBe(200);
+    expect(token.body.config).toMatchObject({ url: "https://feed.example.com/v1", pageSize: 20 });
+    expect(JSON.stringify(token.body)).not.toContain("new-token");
+    expect(await secrets()).toEqual({ bearerToken: "new-token" });
+    expect((await row()).pullCursor).toBe("page-7");
+
+    // Invalid settings change nothing.
+    const bad = await owner.patch<{ error: { code: string; details: { path: string }[] } }>(
+      `/api/v1/sources/${id}`,
+      { config: { url: "ftp://nope" } },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.map((d) => d.path)).toContain("body.config.url");
+    expect((await row()).config).toMatchObject({ url: "https://feed.example.com/v1" });
+
+    // A new since: backfill from that date (the cursor is dropped); null removes the token.
+    const since = await owner.patch<SourceBody>(`/api/v1/sources/${id}`, {
+      config: { since: "2025-06-01T00:00:00Z", bearerToken: null },
+      enabled: false,
+    });
+    expect(since.status).toBe(200);
+    expect(since.body.config).toMatchObject({
+      since: "2025-06-01T00:00:00Z",
+      url: "https://feed.example.com/v1",
+    });
+    expect((await row()).pullCursor).toBeNull();
+    expect((await row()).enabled).toBe(false);
+    expect(await secrets()).toEqual({});
+
+    // Push sources have no config to change.
+    const push = await owner.post<SourceBody>("/api/v1/sources", { name: "PBX", kind: "push" });
+    const refused = await owner.patch(`/api/v1/sources/${push.body.id}`, { config: { url: "https://x" } });
+    expect(refused.status).toBe(400);
   });
 });

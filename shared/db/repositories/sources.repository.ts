@@ -29,8 +29,31 @@ export async function findSourceByTokenHash(db: Db, tokenHash: string): Promise<
 }
 
 export type SourceSettings = Partial<
-  Pick<SourceRow, "name" | "enabled" | "operatorChannel" | "processingDelaySec" | "requireSignature">
+  Pick<
+    SourceRow,
+    | "name"
+    | "enabled"
+    | "operatorChannel"
+    | "processingDelaySec"
+    | "requireSignature"
+    | "config"
+    | "pullCursor"
+  >
 >;
+
+/** One live source of the account, locked for the rest of the transaction (a settings change). */
+export async function lockSource(
+  db: Db,
+  accountId: string,
+  sourceId: string,
+): Promise<SourceRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sources)
+    .where(and(eq(sources.id, sourceId), eq(sources.accountId, accountId), isNull(sources.deletedAt)))
+    .for("update");
+  return row;
+}
 
 export async function updateSource(
   db: Db,

@@ -50,6 +50,24 @@ export function sealPullConfig(
   };
 }
 
+/**
+ * PATCH /sources/{id} `config`: the given keys (credentials included) replace the stored ones, `null`
+ * removes an optional key, everything else is kept; the result is validated like a new source's.
+ */
+export function mergePullConfig(
+  kind: PullKind,
+  existing: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  appSecret: string,
+  now: Date,
+): Record<string, unknown> {
+  const { [SECRETS_FIELD]: sealed, ...stored } = existing;
+  const secrets = typeof sealed === "string" ? JSON.parse(decryptSecret(appSecret, sealed)) : {};
+  const merged: Record<string, unknown> = { ...stored, ...secrets, ...patch };
+  for (const [key, value] of Object.entries(patch)) if (value === null) delete merged[key];
+  return sealPullConfig(kind, merged, appSecret, now);
+}
+
 function issuesOf(result: z.ZodSafeParseResult<unknown>) {
   return result.success ? [] : result.error.issues;
 }

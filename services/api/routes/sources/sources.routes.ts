@@ -4,12 +4,14 @@ import {
   deleteSource,
   findSourceStats,
   findSources,
+  lockSource,
   type SourceRow,
   updateSource,
 } from "../../../../shared/db/repositories/sources.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import {
   isPullKind,
+  mergePullConfig,
   publicSourceConfig,
   sealPullConfig,
 } from "../../../../shared/ingest/connectors/index.ts";
@@ -54,6 +56,11 @@ const patchSourceBody = z
     /** Wait this long before processing each call (at most a day). */
     processingDelaySec: z.number().int().min(0).max(86_400),
     requireSignature: z.boolean(),
+    /**
+     * Pull sources: settings and credentials to change (other keys are kept; null removes an optional
+     * one). A new `since` restarts the source from that date (already received calls are not taken twice).
+     */
+    config: z.record(z.string(), z.unknown()),
   })
   .partial()
   .refine((b) => Object.keys(b).length > 0, "nothing to change");
@@ -164,7 +171,8 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "patch",
       path: "/api/v1/sources/{id}",
-      summary: "Change a source's settings: enabled, operator channel, processing delay, signatures, name.",
+      summary:
+        "Change a source's settings: enabled, operator channel, processing delay, signatures, name, and a pull source's config and credentials.",
       tag: "sources",
       access: ["owner"],
       params: z.object({ id: z.uuid() }),
@@ -174,7 +182,32 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "No such source" },
       },
       handler: async ({ params, body, auth }) => {
-        const row = await updateSource(db, auth.account.id, params.id, body);
+        const row = await db.transaction(async (tx) => {
+          const source = await lockSource(tx, auth.account.id, params.id);
+          if (!source) throw new AppError("NOT_FOUND", "Source not found.");
+          const { config: configPatch, ...settings } = body;
+          if (configPatch === undefined) return updateSource(tx, auth.account.id, params.id, settings);
+          if (!isPullKind(source.kind)) {
+            throw new AppError("VALIDATION_FAILED", "Push sources have no config to change.", {
+              details: [
+                { path: "body.config", message: "only pull sources (http_pull, s3_pull, zadarma) have one" },
+              ],
+            });
+          }
+          const config = mergePullConfig(
+            source.kind,
+            source.config,
+            configPatch,
+            deps.config.appSecret,
+            deps.clock(),
+          );
+          const restart = "since" in configPatch && config.since !== source.config.since;
+          return updateSource(tx, auth.account.id, params.id, {
+            ...settings,
+            config,
+            ...(restart ? { pullCursor: null } : {}),
+          });
+        });
         if (!row) throw new AppError("NOT_FOUND", "Source not found.");
         return { status: 200, body: toDto(row) };
       },
