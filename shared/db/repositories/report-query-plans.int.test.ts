@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/harness/test-database.ts";
 import type { Db } from "../client.ts";
 import * as schema from "../schema/index.ts";
+import { listAuditEntries } from "./audit.repository.ts";
 import { findCalls, hasCallsInStatus } from "./calls.repository.ts";
 import { findCallsReport, findDailyTrends, findOperatorKpis } from "./reports.repository.ts";
 
@@ -36,6 +37,12 @@ describe("report query plans", () => {
               case when g % 4 = 0 then null else now() - (g || ' minutes')::interval - interval '1 minute' end,
               'op-' || g % 7, 'Operator ' || g % 7, 60, case when g % 2 = 0 then 'inbound' else 'outbound' end
          from accounts a cross join generate_series(1, case when a.id = $1::uuid then 6000 else 200 end) g`,
+      [accountId],
+    );
+    await setup.executeSql(
+      `insert into audit_log (account_id, actor_role, action, object_type, created_at)
+       select $1::uuid, 'owner', 'call.read', 'call', now() - (g || ' seconds')::interval
+         from generate_series(1, 3000) g`,
       [accountId],
     );
     await setup.executeSql("analyze");
@@ -87,6 +94,14 @@ describe("report query plans", () => {
     const report = await planOf(() => findCallsReport(db, accountId, { ...page, direction: "inbound" }));
     expect(report).toContain("calls_account_created_idx");
     expect(report).not.toMatch(/\bSort\b/);
+  });
+
+  it("the audit log's pages read audit_log_account_created_idx in order, without sorting", async () => {
+    for (const after of [undefined, { at: new Date(Date.now() - 600_000), id: cursor.id }]) {
+      const plan = await planOf(() => listAuditEntries(db, accountId, {}, { limit: 51, after }));
+      expect(plan).toContain("audit_log_account_created_idx");
+      expect(plan).not.toMatch(/\bSort\b/);
+    }
   });
 
   it("the list filtered by status reads calls_account_status_created_idx in order", async () => {

@@ -26,7 +26,12 @@ export const auditLog = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index("audit_log_account_created_idx").on(t.accountId, t.createdAt.desc(), t.id.desc()),
+    // ORDER BY … DESC puts nulls first; an index in another null order cannot give the list its order.
+    index("audit_log_account_created_idx").on(
+      t.accountId,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
     index("audit_log_actor_idx").on(t.actorUserId),
   ],
 );

@@ -85,7 +85,12 @@ export const ledgerTransactions = pgTable(
   },
   (t) => [
     uniqueIndex("ledger_transactions_idempotency_key").on(t.idempotencyKey),
-    index("ledger_transactions_account_idx").on(t.accountId, t.occurredAt.desc(), t.id.desc()),
+    // In the ledger list's order (ORDER BY … DESC = nulls first), so pages read the index in order.
+    index("ledger_transactions_account_idx").on(
+      t.accountId,
+      t.occurredAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
     // A call's hold ends exactly once: settled into a charge or released, never both.
     uniqueIndex("ledger_transactions_call_outcome_key")
       .on(t.callId)

@@ -25,7 +25,8 @@ export const payments = pgTable(
     completedAt: tstz("completed_at"),
   },
   (t) => [
-    index("payments_account_idx").on(t.accountId, t.createdAt.desc()),
+    // The list's order (created_at DESC, id DESC; nulls first as DESC means).
+    index("payments_account_idx").on(t.accountId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     uniqueIndex("payments_gateway_external_key")
       .on(t.gateway, t.externalId)
       .where(sql`${t.externalId} is not null`),
@@ -75,7 +76,8 @@ export const invoices = pgTable(
   },
   (t) => [
     unique("invoices_year_seq_key").on(t.year, t.seq),
-    index("invoices_account_idx").on(t.accountId, t.createdAt.desc()),
+    // The list's order (created_at DESC, id DESC; nulls first as DESC means).
+    index("invoices_account_idx").on(t.accountId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     check("invoices_amount_positive", sql`${t.amount} > 0`),
   ],
 );
