@@ -187,14 +187,14 @@ describe("the web app in a browser", () => {
   it("welcomes in Kazakh, Russian and English and signs an owner up", async () => {
     await go(page, app.baseUrl, "/signin");
     await page.selectOption("#lang-select", "kk");
-    await expect.poll(() => page.textContent("h1")).toBe("Кіру");
+    await expect.poll(() => page.textContent("h1"), { timeout: 10_000 }).toBe("Кіру");
     expect(await page.getAttribute("html", "lang")).toBe("kk");
     expect(await page.textContent("form label")).toBe("Электрондық пошта");
     await page.selectOption("#lang-select", "ru");
-    await expect.poll(() => page.textContent("h1")).toBe("Вход");
+    await expect.poll(() => page.textContent("h1"), { timeout: 10_000 }).toBe("Вход");
     expect(await page.getAttribute("html", "lang")).toBe("ru");
     await page.selectOption("#lang-select", "en");
-    await expect.poll(() => page.textContent("h1")).toBe("Sign in");
+    await expect.poll(() => page.textContent("h1"), { timeout: 10_000 }).toBe("Sign in");
     expect(await page.getAttribute("html", "lang")).toBe("en");
     await expectAccessible(page, "sign-in");
     await screenshot(page, "sign-in");
@@ -203,7 +203,9 @@ describe("the web app in a browser", () => {
     await page.fill("input[name=email]", "nobody@example.com");
     await page.fill("input[name=password]", "not the password");
     await page.click("button[type=submit]");
-    await expect.poll(() => page.textContent("[role=alert]")).toBe("Wrong e-mail or password.");
+    await expect
+      .poll(() => page.textContent("[role=alert]"), { timeout: 10_000 })
+      .toBe("Wrong e-mail or password.");
 
     await page.click("a[href='#/signup']");
     await settled(page);
@@ -234,14 +236,14 @@ describe("the web app in a browser", () => {
     await first.locator("input[name=key]").fill("asked_phone");
     await first.locator("textarea[name=phrases]").fill("phone number");
     // Transcription 3.00 + template 5.00 + 1 question × 1.00.
-    await expect.poll(() => page.textContent("#call-price")).toMatch(/₸9\.00/);
+    await expect.poll(() => page.textContent("#call-price"), { timeout: 10_000 }).toMatch(/₸9\.00/);
     await page.click("button:text-is('Add question')");
     const second = page.locator("fieldset.question").nth(1);
     await second.locator("textarea[name=text]").fill("How polite was the operator?");
     await second.locator("input[name=key]").fill("politeness");
     await second.locator("select[name=type]").selectOption("score");
     await expect(second.locator("input[name=min]").isVisible()).resolves.toBe(true);
-    await expect.poll(() => page.textContent("#call-price")).toMatch(/₸10\.00/);
+    await expect.poll(() => page.textContent("#call-price"), { timeout: 10_000 }).toMatch(/₸10\.00/);
     expect(await page.textContent("#template-price")).toMatch(/2 questions.*₸7\.00/);
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, "template-editor");
@@ -522,7 +524,7 @@ describe("the web app in a browser", () => {
     await page.fill("input[name=address]", "Astana, Mangilik El 55");
     await page.click("button:text-is('Issue invoice')");
     const invoiceRow = page.locator("#invoice-title ~ div table tbody tr");
-    await expect.poll(() => invoiceRow.count()).toBe(1);
+    await expect.poll(() => invoiceRow.count(), { timeout: 10_000 }).toBe(1);
     expect(await invoiceRow.textContent()).toMatch(/₸150,000\.00.*Awaiting payment/);
     const [pdf] = await Promise.all([page.waitForEvent("download"), invoiceRow.locator("button").click()]);
     const bytes = await fs.readFile((await pdf.path())!);
