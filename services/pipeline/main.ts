@@ -38,7 +38,12 @@ export async function startPipeline(config: Config, infra: Infrastructure, logge
     concurrency: config.pipelineConcurrency,
   });
   logger.info(
-    { concurrency: config.pipelineConcurrency, transcriber: infra.providers.speechProviders.join(" → ") },
+    {
+      concurrency: config.pipelineConcurrency,
+      // Configured providers; each account's order (or the server default) picks among them per call.
+      speechProvidersAvailable: infra.providers.speechProviders,
+      analysisProvidersAvailable: infra.providers.analysisProviders,
+    },
     "pipeline workers started",
   );
 }
