@@ -160,4 +160,7 @@ BEGIN
    CROSS JOIN LATERAL report_rollup_compute(a.id, '-infinity', 'infinity', false, null, null) x;
 END $$;
 --> statement-breakpoint
+-- Fresh statistics first: with none, the per-call score look-up may scan a whole account's analyses.
+ANALYZE calls, call_analyses;
+--> statement-breakpoint
 SELECT report_rollup_rebuild();
