@@ -236,6 +236,24 @@ try {
       return (await findDailyTrends(db, acc.id, { ...p, firstDay: iso(p.from), lastDay: iso(p.to) })).length;
     });
   }
+  // The rollup's write cost: an update that moves an aggregate recomputes the call's operator-day row.
+  const sample = (
+    await exec(
+      `select id from calls where account_id = $1 and status = 'done' order by created_at desc limit $2`,
+      [big.id, runs + 3],
+    )
+  ).rows as { id: string }[];
+  await time("call update + rollup refresh, biggest (duration ± 1 s)", async (i) => {
+    const result = await exec(
+      "update calls set duration_sec = duration_sec + case when $2::int % 2 = 0 then 1 else -1 end where id = $1",
+      [sample[i % sample.length]!.id, i],
+    );
+    return result.rows.length;
+  });
+  await time("call update without a reported change, biggest", async (i) => {
+    await exec("update calls set updated_at = now() where id = $1", [sample[i % sample.length]!.id]);
+    return 0;
+  });
   console.log(JSON.stringify({ calls: totalCalls, accounts: accountCount, runs, results }, null, 1));
 } finally {
   await database.close();
