@@ -118,15 +118,18 @@ describe("report query plans", () => {
     );
   });
 
-  it("per-operator KPIs and daily trends select the period through calls_account_call_time_idx", async () => {
+  it("per-operator KPIs and daily trends read whole days from the rollup and the edges through calls_account_call_time_idx", async () => {
     const to = new Date();
-    const from = new Date(to.getTime() - 2 * 3_600_000);
+    const from = new Date(to.getTime() - 3 * 86_400_000);
     const kpis = await planOf(() => findOperatorKpis(db, accountId, { from, to }));
+    expect(kpis).toContain("report_daily_operators_account_day_idx");
     expect(kpis).toContain("calls_account_call_time_idx");
-    const day = to.toISOString().slice(0, 10);
+    expect(kpis).not.toContain("Function Scan on report_rollup_compute"); // report_rollup_compute is inlined into the plan
+    const iso = (d: Date) => new Date(d.getTime() + 5 * 3_600_000).toISOString().slice(0, 10);
     const trends = await planOf(() =>
-      findDailyTrends(db, accountId, { from, to, firstDay: day, lastDay: day }),
+      findDailyTrends(db, accountId, { from, to, firstDay: iso(from), lastDay: iso(to) }),
     );
+    expect(trends).toContain("report_daily_operators_account_day_idx");
     expect(trends).toContain("calls_account_call_time_idx");
   });
 

@@ -224,8 +224,15 @@ function withoutJit<T>(db: Db, query: (tx: Db) => Promise<T>): Promise<T> {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-/** KPIs per operator for calls that happened in the period, busiest operators first. */
-export async function findOperatorKpis(db: Db, accountId: string, period: Period): Promise<OperatorKpis[]> {
+/**
+ * KPIs per operator straight from calls and analyses (every call of the period read): the reference
+ * the rollup-based findOperatorKpis is checked against (reports-rollup.int.test.ts).
+ */
+export async function findOperatorKpisDirect(
+  db: Db,
+  accountId: string,
+  period: Period,
+): Promise<OperatorKpis[]> {
   const rows = await withoutJit(db, (tx) =>
     queryRows<Record<string, unknown>>(
       tx,
@@ -259,7 +266,11 @@ export async function findOperatorKpis(db: Db, accountId: string, period: Period
            order by calls desc, name nulls last, operator nulls last`,
     ),
   );
-  return rows.map((r) => ({
+  return rows.map(toOperatorKpis);
+}
+
+function toOperatorKpis(r: Record<string, unknown>): OperatorKpis {
+  return {
     operator: (r.operator as string | null) ?? null,
     externalId: (r.external_id as string | null) ?? null,
     name: (r.name as string | null) ?? null,
@@ -273,7 +284,7 @@ export async function findOperatorKpis(db: Db, accountId: string, period: Period
     interruptionsPerCall: num(r.interruptions_per_call),
     clientInterruptionsPerCall: num(r.client_interruptions_per_call),
     silenceShare: num(r.silence_share),
-  }));
+  };
 }
 
 export interface DayTrend {
@@ -284,11 +295,8 @@ export interface DayTrend {
   averageScore: number | null;
 }
 
-/**
- * One row per Astana day of the period (days without calls included, with zeros), optionally for one
- * operator (external id or name).
- */
-export async function findDailyTrends(
+/** findDailyTrends straight from calls and analyses: the reference the rollup-based one is checked against. */
+export async function findDailyTrendsDirect(
   db: Db,
   accountId: string,
   period: Period & { firstDay: string; lastDay: string },
@@ -324,10 +332,120 @@ export async function findDailyTrends(
            order by days.day`,
     ),
   );
-  return rows.map((r) => ({
+  return rows.map(toDayTrend);
+}
+
+function toDayTrend(r: Record<string, unknown>): DayTrend {
+  return {
     day: String(r.day),
     calls: Number(r.calls),
     minutes: Number(r.minutes),
     averageScore: num(r.average_score),
-  }));
+  };
+}
+
+const DAY_MS = 86_400_000;
+const ASTANA_OFFSET_MS = 5 * 3_600_000;
+const astanaDay = (ms: number) => new Date(ms + ASTANA_OFFSET_MS).toISOString().slice(0, 10);
+
+/**
+ * The period's rollup rows (per Astana day and operator pair, columns of report_daily_operators):
+ * whole Astana days inside [from, to) from report_daily_operators, the partial days at either edge
+ * computed live from calls by report_rollup_compute (the function the triggers maintain the rollup
+ * with), so the sums equal those over the period's calls.
+ */
+function periodParts(accountId: string, period: Period): SQL {
+  const from = period.from.getTime();
+  const to = period.to.getTime();
+  // First Astana midnight at or after `from`, last at or before `to`.
+  let wholeFrom = Math.ceil((from + ASTANA_OFFSET_MS) / DAY_MS) * DAY_MS - ASTANA_OFFSET_MS;
+  let wholeTo = Math.floor((to + ASTANA_OFFSET_MS) / DAY_MS) * DAY_MS - ASTANA_OFFSET_MS;
+  if (wholeFrom >= wholeTo) {
+    wholeFrom = to; // no whole day: everything live
+    wholeTo = to;
+  }
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return sql`
+    select r.day, r.operator_external_id, r.operator_name, r.last_created_at, r.calls, r.done_calls,
+           r.measured_calls, r.duration_sum, r.measured_duration_sum, r.score_total, r.score_count,
+           r.talk_ratio_sum, r.talk_ratio_count, r.operator_interruptions_sum,
+           r.operator_interruptions_count, r.client_interruptions_sum, r.client_interruptions_count,
+           r.silence_sum
+      from report_daily_operators r
+     where r.account_id = ${accountId}
+       and r.day >= ${astanaDay(wholeFrom)}::date and r.day < ${astanaDay(wholeTo)}::date
+    union all
+    select * from report_rollup_compute(${accountId}, ${iso(from)}::timestamptz,
+                                        ${iso(Math.min(wholeFrom, to))}::timestamptz, false, null, null)
+    union all
+    select * from report_rollup_compute(${accountId}, ${iso(Math.max(wholeTo, from))}::timestamptz,
+                                        ${iso(to)}::timestamptz, false, null, null)`;
+}
+
+/**
+ * KPIs per operator for calls that happened in the period, busiest operators first; summed from the
+ * report rollup (whole Astana days) and the live partial days at the edges.
+ */
+export async function findOperatorKpis(db: Db, accountId: string, period: Period): Promise<OperatorKpis[]> {
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with p as (${periodParts(accountId, period)})
+          select coalesce(p.operator_external_id, p.operator_name) as operator,
+                 (array_agg(p.operator_external_id order by p.last_created_at desc)
+                    filter (where p.operator_external_id is not null))[1] as external_id,
+                 (array_agg(p.operator_name order by p.last_created_at desc)
+                    filter (where p.operator_name is not null))[1] as name,
+                 sum(p.calls)::int as calls,
+                 sum(p.done_calls)::int as done_calls,
+                 sum(p.measured_calls)::int as measured_calls,
+                 (coalesce(sum(p.duration_sum), 0) / 60)::float8 as minutes,
+                 (sum(p.score_total) / nullif(sum(p.score_count), 0))::float8 as average_score,
+                 coalesce(sum(p.score_count), 0)::int as score_answers,
+                 (sum(p.talk_ratio_sum) / nullif(sum(p.talk_ratio_count), 0))::float8 as average_talk_ratio,
+                 (sum(p.operator_interruptions_sum)
+                    / nullif(sum(p.operator_interruptions_count), 0))::float8 as interruptions_per_call,
+                 (sum(p.client_interruptions_sum)
+                    / nullif(sum(p.client_interruptions_count), 0))::float8 as client_interruptions_per_call,
+                 (sum(p.silence_sum) / nullif(sum(p.measured_duration_sum), 0))::float8 as silence_share
+            from p
+           group by 1
+           order by calls desc, name nulls last, operator nulls last`,
+    ),
+  );
+  return rows.map(toOperatorKpis);
+}
+
+/**
+ * One row per Astana day of the period (days without calls included, with zeros), optionally for one
+ * operator (external id or name); from the report rollup like findOperatorKpis.
+ */
+export async function findDailyTrends(
+  db: Db,
+  accountId: string,
+  period: Period & { firstDay: string; lastDay: string },
+  operator?: string,
+): Promise<DayTrend[]> {
+  const byOperator = operator
+    ? sql`where (parts.operator_external_id = ${operator} or parts.operator_name = ${operator})`
+    : sql``;
+  const rows = await withoutJit(db, (tx) =>
+    queryRows<Record<string, unknown>>(
+      tx,
+      sql`with p as (select * from (${periodParts(accountId, period)}) parts ${byOperator}),
+          days as (
+            select d::date as day
+              from generate_series(${period.firstDay}::date, ${period.lastDay}::date, interval '1 day') d
+          )
+          select to_char(days.day, 'YYYY-MM-DD') as day,
+                 coalesce(sum(p.calls), 0)::int as calls,
+                 (coalesce(sum(p.duration_sum), 0) / 60)::float8 as minutes,
+                 (sum(p.score_total) / nullif(sum(p.score_count), 0))::float8 as average_score
+            from days
+            left join p on p.day = days.day
+           group by days.day
+           order by days.day`,
+    ),
+  );
+  return rows.map(toDayTrend);
 }

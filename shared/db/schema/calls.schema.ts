@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  date,
   doublePrecision,
   index,
   integer,
@@ -152,4 +153,42 @@ export const callAnalyses = pgTable(
     uniqueIndex("call_analyses_call_template_key").on(t.callId, t.templateId, t.templateVersion),
     index("call_analyses_account_idx").on(t.accountId),
   ],
+);
+
+/**
+ * Report rollup: per account, Astana day (of when the call happened: started, else received) and
+ * operator (external id, name — either may be null) the sums the operator KPIs and daily trends are
+ * made of. Maintained by triggers on calls and call_analyses (custom migration `report_rollup_triggers`):
+ * every change that moves an aggregate recomputes the affected rows from `calls`, so a call is counted
+ * once however often a step reruns. Read by reports.repository.ts for whole days only.
+ */
+export const reportDailyOperators = pgTable(
+  "report_daily_operators",
+  {
+    accountId: uuid("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    operatorExternalId: text("operator_external_id"),
+    operatorName: text("operator_name"),
+    /** created_at of the newest call of the row (the KPIs show the newest external id and name). */
+    lastCreatedAt: tstz("last_created_at").notNull(),
+    calls: integer("calls").notNull(),
+    doneCalls: integer("done_calls").notNull(),
+    measuredCalls: integer("measured_calls").notNull(),
+    /** Sum of duration_sec (nulls skipped); null when every call's is null. */
+    durationSum: doublePrecision("duration_sum"),
+    /** Sum of duration_sec over calls with metrics. */
+    measuredDurationSum: doublePrecision("measured_duration_sum"),
+    scoreTotal: doublePrecision("score_total"),
+    scoreCount: integer("score_count").notNull(),
+    talkRatioSum: doublePrecision("talk_ratio_sum"),
+    talkRatioCount: integer("talk_ratio_count").notNull(),
+    operatorInterruptionsSum: doublePrecision("operator_interruptions_sum"),
+    operatorInterruptionsCount: integer("operator_interruptions_count").notNull(),
+    clientInterruptionsSum: doublePrecision("client_interruptions_sum"),
+    clientInterruptionsCount: integer("client_interruptions_count").notNull(),
+    silenceSum: doublePrecision("silence_sum"),
+  },
+  (t) => [index("report_daily_operators_account_day_idx").on(t.accountId, t.day)],
 );
