@@ -76,8 +76,17 @@ export function createJobQueue(
   logger: Logger,
   queueOptions: JobQueueOptions = {},
 ): JobQueue {
+  let stopping = false;
+  /** Set once stop() has returned: the caller may close the database next. */
+  let stopped = false;
   const boss = new PgBoss({
-    db: { executeSql: (text: string, values: unknown[]) => database.executeSql(text, values) },
+    db: {
+      // After stop() the pool may be closed while a handed-back handler is still running; pg-boss then
+      // completes its batch unawaited. Its bookkeeping is moot by then (the job was handed back), so it
+      // is dropped instead of surfacing as an unhandled rejection on an ended pool.
+      executeSql: (text: string, values: unknown[]) =>
+        stopped ? Promise.resolve({ rows: [] }) : database.executeSql(text, values),
+    },
     schema: "pgboss",
     // pg-boss' own cron is off: schedules live in services/scheduler (node-cron + singleton jobs).
     schedule: false,
@@ -91,7 +100,6 @@ export function createJobQueue(
   const inFlight = new Map<string, { queue: string; done: Promise<unknown>; controller: AbortController }>();
   /** Jobs handed back on shutdown: their late handlers must not complete or fail them any more. */
   const handedBack = new Set<string>();
-  let stopping = false;
 
   return {
     async start() {
@@ -132,6 +140,7 @@ export function createJobQueue(
       } else {
         await bossStopped;
       }
+      stopped = true;
       return { finished: started - left.length, handedBack: left.length };
     },
     async register(definition) {

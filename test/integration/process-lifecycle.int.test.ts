@@ -173,6 +173,11 @@ describe("service processes: shutdown, readiness, schedules", () => {
     const w1 = run({ SHUTDOWN_GRACE_SEC: "3", SCHEDULE_EVERY_SECOND: "1" });
     const schedulers = [w1, w2];
     await w1.waitFor(/WORKING/);
+    // Both tick together for at least one whole second (a window in which one enqueue must be refused):
+    // once w2 ticks, w1 ticks twice more.
+    await w2.waitFor(/^TICK (sent|deduped)$/m);
+    const w1Ticks = w1.output().match(/^TICK (sent|deduped)$/gm)?.length ?? 0;
+    await w1.waitFor(new RegExp(`(?:^TICK (?:sent|deduped)$[\\s\\S]*?){${w1Ticks + 2}}`, "m"));
     const shortJob = (await queue.send(sleepJob, { ms: 1000, label: "short" })) as string;
     const longJob = (await queue.send(sleepJob, { ms: 120_000, label: "long" })) as string;
     await w1.waitFor(/START short/);
