@@ -75,7 +75,6 @@ describe("report query plans", () => {
     plans.length = 0;
     await query();
     expect(plans).toHaveLength(1);
-    if (process.env.SHOW_PLANS) console.log(plans[0]);
     return plans[0]!;
   };
   const page = { limit: 51 };
