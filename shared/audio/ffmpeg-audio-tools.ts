@@ -8,7 +8,7 @@ import { access, open, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { FfmpegCommand, FfprobeData, FfprobeStream } from "fluent-ffmpeg";
 import ffmpeg from "fluent-ffmpeg";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, STOP_SIGNALS } from "../errors/app-error.ts";
 import type { AudioTools, ProbeResult, SpeechInterval, SplitResult } from "./audio-tools.ts";
 
 export interface FfmpegAudioToolsOptions {
@@ -453,6 +453,19 @@ function toolFailure(err: unknown, message: string, context: Record<string, unkn
   if (/ENOENT|EACCES|Cannot find ff(mpeg|probe)/i.test(detail)) {
     return new AppError("INTERNAL", `ffmpeg is not available: ${firstLine(detail)}`, { cause: err, context });
   }
+  const stderr = String((err as { stderr?: unknown })?.stderr ?? "");
+  // Killed by the signal, or ffmpeg's own handler: "Exiting normally, received signal 2."
+  const signal =
+    /killed with signal (SIG[A-Z]+)/i.exec(detail)?.[1] ??
+    SIGNAL_NAMES[Number(/received signal (\d+)/i.exec(`${detail}\n${stderr}`)?.[1])];
+  if (signal && STOP_SIGNALS.has(signal)) {
+    // A terminal's Ctrl-C reaches ffmpeg too: the server is stopping; the step resumes after the restart.
+    return new AppError("INTERNAL", `ffmpeg was stopped by ${signal}.`, {
+      cause: err,
+      interrupted: true,
+      context,
+    });
+  }
   if (/killed with signal|timeout/i.test(detail)) {
     return new AppError("INTERNAL", "ffmpeg took too long and was stopped.", {
       cause: err,
@@ -462,6 +475,9 @@ function toolFailure(err: unknown, message: string, context: Record<string, unkn
   }
   return unreadable(message, { ...context, reason: lastLines(detail) }, err);
 }
+
+/** The stop signals by number, as ffmpeg reports them. */
+const SIGNAL_NAMES: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 15: "SIGTERM" };
 
 function unreadable(message: string, context: Record<string, unknown>, cause?: unknown): AppError {
   return new AppError("MEDIA_UNREADABLE", message, cause === undefined ? { context } : { context, cause });

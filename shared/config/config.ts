@@ -22,6 +22,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: z.string().min(1).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z.string().min(1).optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
@@ -74,6 +77,7 @@ const envSchema = z.object({
   PROVIDER_TIMEOUT_SEC: z.coerce.number().int().min(1).optional(),
   JOB_EXPIRE_SEC: z.coerce.number().int().min(1).optional(),
   QUEUE_MAINTENANCE_SEC: z.coerce.number().int().min(1).max(3600).default(120),
+  QUEUE_LEASE_SEC: z.coerce.number().int().min(5).max(3600).default(45),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -119,7 +123,17 @@ export type StorageConfig =
     };
 
 export type DatabaseConfig =
-  | { kind: "postgres"; url: string; poolMax: number }
+  | {
+      kind: "postgres";
+      url: string;
+      poolMax: number;
+      /** A connection attempt that takes longer fails (and is retried as a transient error). */
+      connectTimeoutMs: number;
+      /** A statement running longer is cancelled by the server, so a hung query cannot hang a worker; 0 = none. */
+      statementTimeoutMs: number;
+      /** A session idle inside a transaction longer than this is ended by the server; 0 = none. */
+      idleInTransactionTimeoutMs: number;
+    }
   | { kind: "pglite"; dir: string };
 
 export interface Config {
@@ -207,10 +221,11 @@ export interface Config {
   /** Per-attempt limit of third-party provider requests (unset: each provider's own policy, 300 s). */
   providerTimeoutSec: number | undefined;
   /**
-   * Job queue: `jobExpireSec` overrides each queue's own limit after which a running job counts as lost
-   * (its worker died) and is retried; maintenance looks for such jobs every `maintenanceSec`.
+   * Job queue: `jobExpireSec` overrides each queue's own limit on how long one job may run (then it is
+   * stopped and retried); a worker renews its jobs' claims every `leaseSec`/4, and a claim that ran out
+   * (the worker died) is resumed by another; pg-boss' maintenance runs every `maintenanceSec`.
    */
-  queue: { jobExpireSec: number | undefined; maintenanceSec: number };
+  queue: { jobExpireSec: number | undefined; maintenanceSec: number; leaseSec: number };
   /** True when both database and storage are the embedded defaults. */
   embedded: boolean;
   security: {
@@ -269,7 +284,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const database: DatabaseConfig = e.DATABASE_URL
-    ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+    ? {
+        kind: "postgres",
+        url: e.DATABASE_URL,
+        poolMax: e.DATABASE_POOL_MAX,
+        connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+        idleInTransactionTimeoutMs: e.DATABASE_IDLE_TX_TIMEOUT_MS,
+      }
     : { kind: "pglite", dir: path.join(dataDir, "pglite") };
   const storage: StorageConfig = e.S3_BUCKET
     ? {
@@ -433,7 +455,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     healthPort: e.HEALTH_PORT,
     migrateOnStart: e.MIGRATE_ON_START,
     providerTimeoutSec: e.PROVIDER_TIMEOUT_SEC,
-    queue: { jobExpireSec: e.JOB_EXPIRE_SEC, maintenanceSec: e.QUEUE_MAINTENANCE_SEC },
+    queue: {
+      jobExpireSec: e.JOB_EXPIRE_SEC,
+      maintenanceSec: e.QUEUE_MAINTENANCE_SEC,
+      leaseSec: e.QUEUE_LEASE_SEC,
+    },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxCallDurationSec: e.MAX_CALL_DURATION_SEC,

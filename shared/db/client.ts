@@ -33,13 +33,34 @@ export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta
 const MIGRATION_LOCK_KEY = 7_310_442_001;
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  if (config.kind === "postgres") return openPostgres(config.url, config.poolMax);
+  if (config.kind === "postgres")
+    return openPostgres(config.url, config.poolMax, {
+      connectTimeoutMs: config.connectTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+      idleInTransactionTimeoutMs: config.idleInTransactionTimeoutMs,
+    });
   fs.mkdirSync(config.dir, { recursive: true });
   return openPglite(new PGlite(config.dir));
 }
 
-export function openPostgres(url: string, poolMax = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolMax, application_name: "tyndau" });
+export interface PostgresTimeouts {
+  connectTimeoutMs?: number;
+  /** Server-side limit per statement (0 = none): a hung query fails instead of hanging its worker. */
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+}
+
+export function openPostgres(url: string, poolMax = 10, timeouts: PostgresTimeouts = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    application_name: "tyndau",
+    connectionTimeoutMillis: timeouts.connectTimeoutMs ?? 10_000,
+    statement_timeout: timeouts.statementTimeoutMs ?? 60_000,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionTimeoutMs ?? 60_000,
+    // A connection whose peer vanished (network cut, failover) is noticed by the OS, not hung on.
+    keepAlive: true,
+  });
   // An idle client's error (e.g. the server restarted) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
@@ -89,8 +110,14 @@ export async function migrateDatabase(database: Database): Promise<void> {
     await migratePglite(database.db as never, { migrationsFolder });
     return;
   }
-  await withAdvisoryLock(database, MIGRATION_LOCK_KEY, async () => {
-    await migrateNodePg(database.db as never, { migrationsFolder });
+  await withAdvisoryLock(database, MIGRATION_LOCK_KEY, async (client) => {
+    // Index builds and backfills may outrun the pool's statement timeout: this session has none.
+    await client.query("set statement_timeout = 0");
+    try {
+      await migrateNodePg(drizzleNodePg(client, { schema }) as never, { migrationsFolder });
+    } finally {
+      await client.query("reset statement_timeout");
+    }
   });
 }
 
@@ -116,14 +143,18 @@ export async function migrationsCurrent(database: Database): Promise<boolean> {
   }
 }
 
-async function withAdvisoryLock(database: Database, key: number, fn: () => Promise<void>): Promise<void> {
+async function withAdvisoryLock(
+  database: Database,
+  key: number,
+  fn: (client: pg.PoolClient) => Promise<void>,
+): Promise<void> {
   // A session-level lock must be taken and released on the same connection: hold one for the duration.
   const pool = (database.db as unknown as { $client: pg.Pool }).$client;
   const client = await pool.connect();
   try {
     await client.query("select pg_advisory_lock($1)", [key]);
     try {
-      await fn();
+      await fn(client);
     } finally {
       await client.query("select pg_advisory_unlock($1)", [key]);
     }

@@ -65,6 +65,11 @@ export function httpStatusOf(code: ErrorCode): number {
 
 export interface AppErrorOptions {
   retryable?: boolean;
+  /**
+   * The work was cut off, not failed: a stop (SIGINT/SIGTERM), a child process ended by such a signal, a
+   * cancelled request. Implies `retryable`; workers hand such a job back without spending a retry.
+   */
+  interrupted?: boolean;
   cause?: unknown;
   context?: Record<string, unknown>;
   details?: unknown;
@@ -75,6 +80,7 @@ export class AppError extends Error {
   override name = "AppError";
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  readonly interrupted: boolean;
   readonly context: Record<string, unknown>;
   readonly details: unknown;
   readonly headers: Record<string, string>;
@@ -82,7 +88,8 @@ export class AppError extends Error {
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = options.retryable ?? false;
+    this.interrupted = options.interrupted ?? false;
+    this.retryable = this.interrupted || (options.retryable ?? false);
     this.context = options.context ?? {};
     this.details = options.details;
     this.headers = options.headers ?? {};
@@ -92,5 +99,19 @@ export class AppError extends Error {
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
+
+/**
+ * True when the error (or one it wraps) says the work was interrupted by a stop rather than failed:
+ * the job goes back to the queue as it was, and the call stays as it is.
+ */
+export function isInterruption(e: unknown): boolean {
+  for (let x = e, depth = 0; x && depth < 6; x = (x as { cause?: unknown }).cause, depth++) {
+    if (x instanceof AppError && x.interrupted) return true;
+  }
+  return false;
+}
+
+/** Signals that stop a process on request (a terminal's Ctrl-C, `docker stop`, a closed terminal). */
+export const STOP_SIGNALS: ReadonlySet<string> = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"]);
 
 export const notFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Db, SqlExecutor } from "../db/client.ts";
 import { sqlExecutorFor } from "../db/client.ts";
 import { isTransientDbError } from "../db/transient-errors.ts";
-import { isAppError } from "../errors/app-error.ts";
+import { isAppError, isInterruption } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
 
 /** A queue's contract: its name, the payload schema checked at both ends, and its retry policy. */
@@ -65,27 +65,54 @@ export interface JobQueue {
 }
 
 export interface JobQueueOptions {
-  /** Overrides every queue's `expireInSec` (a shorter one finds jobs of killed workers sooner). */
+  /** Overrides every queue's `expireInSec` (the longest a job may run before it is stopped and retried). */
   jobExpireSec?: number | undefined;
-  /** How often expired (lost) jobs are looked for; pg-boss' default is 120 s. */
+  /** How often pg-boss' maintenance runs (its backstop for expired jobs); its default is 120 s. */
   maintenanceSec?: number | undefined;
+  /**
+   * Seconds a running job stays claimed without a heartbeat from its worker. Each worker renews the
+   * claim of its jobs every leaseSec/4; a job whose claim ran out belonged to a dead worker (kill -9,
+   * OOM, power cut) and is resumed by any live one. Default 45.
+   */
+  leaseSec?: number | undefined;
+  /**
+   * The database belongs to this process alone (embedded PGlite in ./data): every job found active at
+   * start was cut off by a crash of this same process, and is resumed at once.
+   */
+  exclusive?: boolean | undefined;
 }
 
+interface Running {
+  queue: string;
+  controller: AbortController;
+  /** Set when this process gave the job back (stop) or lost its claim: its outcome is no longer ours. */
+  released: boolean;
+}
+
+const DEFAULT_LEASE_SEC = 45;
+
+/**
+ * Our own fetch loop over pg-boss' fetch/complete/fail, rather than `boss.work()`: pg-boss settles a
+ * worker's batch without awaiting it (an unhandled rejection on a stopping pool) and waits for a whole
+ * batch before fetching again. Here every job settles on its own, inside our promise chain; a stop
+ * hands unfinished jobs back without spending a retry; claims are renewed by a heartbeat so that a dead
+ * worker's jobs are resumed within about a lease, and never by two live workers at once.
+ */
 export function createJobQueue(
   database: SqlExecutor,
   logger: Logger,
   queueOptions: JobQueueOptions = {},
 ): JobQueue {
+  const leaseSec = queueOptions.leaseSec ?? DEFAULT_LEASE_SEC;
   let stopping = false;
-  /** Set once stop() has returned: the caller may close the database next. */
   let stopped = false;
   const boss = new PgBoss({
     db: {
-      // After stop() the pool may be closed while a handed-back handler is still running; pg-boss then
-      // completes its batch unawaited. Its bookkeeping is moot by then (the job was handed back), so it
-      // is dropped instead of surfacing as an unhandled rejection on an ended pool.
-      executeSql: (text: string, values: unknown[]) =>
-        stopped ? Promise.resolve({ rows: [] }) : database.executeSql(text, values),
+      executeSql: (text: string, values: unknown[]) => {
+        // After stop() the caller may close the pool: nothing of ours may reach it any more.
+        if (stopped) return Promise.reject(new Error("job queue is stopped"));
+        return database.executeSql(text, values);
+      },
     },
     schema: "pgboss",
     // pg-boss' own cron is off: schedules live in services/scheduler (node-cron + singleton jobs).
@@ -94,54 +121,194 @@ export function createJobQueue(
     migrate: true,
     ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
   });
-  boss.on("error", (error) => logger.error({ err: error }, "job queue error"));
-  const registered = new Set<string>();
+  boss.on("error", (error) => {
+    if (!stopped) logger.error({ err: error }, "job queue error");
+  });
+  const registered = new Map<string, JobDefinition<z.ZodType>>();
   /** Jobs whose handlers run in this process, by id. */
-  const inFlight = new Map<string, { queue: string; done: Promise<unknown>; controller: AbortController }>();
-  /** Jobs handed back on shutdown: their late handlers must not complete or fail them any more. */
-  const handedBack = new Set<string>();
+  const running = new Map<string, Running>();
+  /** Each work() call's fetch loop, and its wake-up (a freed slot or a stop). */
+  const loops: Promise<void>[] = [];
+  const wakers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of wakers) wake();
+  };
+  /** Every in-flight handler, settled or not, so stop() can wait for them. */
+  const handlers = new Set<Promise<void>>();
+  let heartbeat: NodeJS.Timeout | undefined;
+  let beating = false;
+
+  /** Back to `created`, as if never fetched: fetch counts a retry only for jobs with a start time. */
+  async function giveBack(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await database.executeSql(
+      `update pgboss.job set state = 'created', started_on = null, start_after = now()
+        where id = any($1::uuid[]) and state = 'active'`,
+      [ids],
+    );
+  }
+
+  /**
+   * Renews this process' claims and resumes jobs whose claim ran out (their worker died). A job of ours
+   * that is no longer active was taken over (we were unreachable past the lease): its handler is aborted
+   * and its outcome ignored.
+   */
+  async function beat(): Promise<void> {
+    if (beating || stopped) return;
+    beating = true;
+    try {
+      const mine = [...running.entries()].filter(([, r]) => !r.released).map(([id]) => id);
+      if (mine.length > 0) {
+        const { rows } = await database.executeSql(
+          `update pgboss.job set expire_in = (now() - started_on) + make_interval(secs => $2)
+            where id = any($1::uuid[]) and state = 'active' returning id`,
+          [mine, leaseSec],
+        );
+        const alive = new Set(rows.map((r) => String(r.id)));
+        for (const id of mine) {
+          const job = running.get(id);
+          if (job && !alive.has(id) && !job.released) {
+            job.released = true;
+            job.controller.abort(new Error("job claim lost"));
+            logger.warn({ jobId: id, queue: job.queue }, "job claim lost; another worker resumes it");
+          }
+        }
+      }
+      await resumeOrphans(false);
+    } catch (error) {
+      if (!stopped) logger.warn({ err: error }, "job heartbeat failed; will try again");
+    } finally {
+      beating = false;
+    }
+  }
+
+  /** Jobs active with an expired claim (or, on an exclusive database at start, every active job). */
+  async function resumeOrphans(all: boolean): Promise<void> {
+    const names = [...registered.keys()];
+    if (names.length === 0 && !all) return;
+    const { rows } = await database.executeSql(
+      `update pgboss.job set state = 'created', started_on = null, start_after = now()
+        where state = 'active' and ${all ? "true" : "name = any($1::text[]) and started_on + expire_in < now()"}
+          ${all ? "" : "and not (id = any($2::uuid[]))"}
+        returning id, name`,
+      all ? [] : [names, [...running.keys()]],
+    );
+    if (rows.length > 0)
+      logger.warn(
+        { jobs: rows.map((r) => ({ id: r.id, queue: r.name })) },
+        "resumed jobs whose worker stopped without finishing them",
+      );
+  }
+
+  async function runJob(
+    definition: JobDefinition<z.ZodType>,
+    job: PgBoss.JobWithMetadata<object>,
+    handler: (payload: unknown, context: JobContext) => Promise<void>,
+  ): Promise<void> {
+    const log = logger.child({ jobId: job.id, queue: definition.name });
+    const entry: Running = { queue: definition.name, controller: new AbortController(), released: false };
+    running.set(job.id, entry);
+    const expireSec = queueOptions.jobExpireSec ?? definition.expireInSec;
+    // A handler that outruns its queue's limit is stopped and the job retried (a retry is spent).
+    const limit = setTimeout(
+      () => entry.controller.abort(new Error(`job ran longer than ${expireSec} s`)),
+      expireSec * 1000,
+    );
+    try {
+      // Claim it for one lease now: until the first heartbeat the queue's long expiry would apply.
+      await database.executeSql(
+        `update pgboss.job set expire_in = (now() - started_on) + make_interval(secs => $2)
+          where id = $1::uuid and state = 'active'`,
+        [job.id, leaseSec],
+      );
+      const parsed = definition.payload.safeParse(job.data);
+      if (!parsed.success) {
+        log.error("job payload invalid; dropped");
+        await boss.fail(definition.name, job.id, { error: "payload invalid" });
+        await boss.cancel(definition.name, job.id);
+        return;
+      }
+      try {
+        await handler(parsed.data, {
+          jobId: job.id,
+          retryCount: job.retryCount,
+          isLastAttempt: job.retryCount >= job.retryLimit,
+          signal: entry.controller.signal,
+        });
+        if (entry.released) return;
+        await boss.complete(definition.name, job.id);
+      } catch (error) {
+        if (entry.released) return;
+        if (isInterruption(error) || (stopping && isRetryable(error))) {
+          // Cut off by a stop, not failed: back to the queue as it was, no retry spent.
+          entry.released = true;
+          await giveBack([job.id]);
+          log.info({ code: isAppError(error) ? error.code : undefined }, "job interrupted; handed back");
+          return;
+        }
+        const retry = isRetryable(error);
+        log.warn({ code: isAppError(error) ? error.code : "INTERNAL", retry }, "job failed");
+        await boss.fail(definition.name, job.id, {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        if (!retry && job.retryCount < job.retryLimit) {
+          // Permanent failures are not retried: the handler has already recorded them.
+          await boss.cancel(definition.name, job.id);
+        }
+      }
+    } catch (bookkeeping) {
+      // The database went away between the work and its bookkeeping: the job stays active, its claim
+      // runs out, and it is resumed; every handler is idempotent.
+      if (!stopped) log.warn({ err: bookkeeping }, "job bookkeeping failed; the job resumes after its lease");
+    } finally {
+      clearTimeout(limit);
+      running.delete(job.id);
+    }
+  }
 
   return {
     async start() {
       await boss.start();
+      if (queueOptions.exclusive) await resumeOrphans(true);
+      heartbeat = setInterval(() => void beat(), Math.max(1000, (leaseSec * 1000) / 4));
+      heartbeat.unref();
     },
     async stop(graceMs = 10_000) {
+      if (stopped) return { finished: 0, handedBack: 0 };
       stopping = true;
-      const started = inFlight.size;
-      // pg-boss stops fetching now; its own deadline is set past ours so that it never fails (and so
-      // uses up a retry of) a job we hand back below.
-      const bossStopped = boss
-        .stop({ graceful: true, timeout: graceMs + 60_000, wait: true, close: false })
-        .catch((err) => logger.warn({ err }, "job queue stop failed"));
-      const settled = Promise.allSettled([...inFlight.values()].map((j) => j.done));
+      wakeAll();
+      await Promise.allSettled(loops);
+      const started = running.size;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        settled,
+        Promise.allSettled([...handlers]),
         new Promise((resolve) => {
           timer = setTimeout(resolve, graceMs);
         }),
       ]);
       clearTimeout(timer);
-      const left = [...inFlight.entries()];
-      if (left.length > 0) {
-        for (const [id, job] of left) {
-          handedBack.add(id);
-          job.controller.abort(new Error("worker shutting down"));
-        }
-        await database.executeSql(
-          `update pgboss.job set state = 'created', started_on = null, start_after = now()
-            where id = any($1::uuid[]) and state = 'active'`,
-          [left.map(([id]) => id)],
-        );
+      clearInterval(heartbeat);
+      const left = [...running.entries()].filter(([, r]) => !r.released);
+      for (const [, job] of left) {
+        job.released = true;
+        job.controller.abort(new Error("worker shutting down"));
+      }
+      try {
+        await giveBack(left.map(([id]) => id));
+      } catch (error) {
+        logger.warn({ err: error }, "could not hand jobs back; they resume after their lease");
+      }
+      if (left.length > 0)
         logger.warn(
           { jobs: left.map(([id, j]) => ({ id, queue: j.queue })) },
           "shutdown grace over; running jobs handed back to the queue",
         );
-      } else {
-        await bossStopped;
-      }
+      // Our handlers run outside pg-boss' workers, so its stop waits for nothing but its own timers.
+      await boss
+        .stop({ graceful: false, wait: true, close: false })
+        .catch((err) => logger.warn({ err }, "job queue stop failed"));
       stopped = true;
-      return { finished: started - left.length, handedBack: left.length };
+      return { finished: Math.max(0, started - left.length), handedBack: left.length };
     },
     async register(definition) {
       if (registered.has(definition.name)) return;
@@ -167,7 +334,7 @@ export function createJobQueue(
           await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
         }
       }
-      registered.add(definition.name);
+      registered.set(definition.name, definition);
     },
     async send(definition, payload, options = {}) {
       const data = definition.payload.parse(payload) as object;
@@ -179,72 +346,68 @@ export function createJobQueue(
       return boss.send(definition.name, data, jobOptions);
     },
     async work(definition, options, handler) {
-      await boss.work(
-        definition.name,
-        {
-          batchSize: options.concurrency,
-          includeMetadata: true,
-          pollingIntervalSeconds: options.pollingIntervalSec ?? 0.5,
-        },
-        async (jobs) => {
-          // A batch is handled concurrently; each job settles on its own.
-          const results = await Promise.allSettled(
-            jobs.map(async (job) => {
-              if (stopping) {
-                // Fetched as the queue was stopping: give it straight back.
-                await database.executeSql(
-                  `update pgboss.job set state = 'created', started_on = null, start_after = now()
-                    where id = $1::uuid and state = 'active'`,
-                  [job.id],
-                );
-                return;
-              }
-              const parsed = definition.payload.safeParse(job.data);
-              if (!parsed.success) {
-                logger.error({ jobId: job.id, queue: definition.name }, "job payload invalid; dropped");
-                await boss.fail(definition.name, job.id, { error: "payload invalid" });
-                return;
-              }
-              const controller = new AbortController();
-              const done = handler(parsed.data, {
-                jobId: job.id,
-                retryCount: job.retryCount,
-                isLastAttempt: job.retryCount >= job.retryLimit,
-                signal: controller.signal,
-              });
-              inFlight.set(job.id, { queue: definition.name, done, controller });
-              try {
-                await done;
-                if (handedBack.has(job.id)) return;
-                await boss.complete(definition.name, job.id);
-              } catch (error) {
-                if (handedBack.has(job.id)) return;
-                // A database that is briefly unreachable (restart, failover) is worth another attempt.
-                const retry = (isAppError(error) && error.retryable) || isTransientDbError(error);
-                logger.warn(
-                  {
-                    jobId: job.id,
-                    queue: definition.name,
-                    code: isAppError(error) ? error.code : "INTERNAL",
-                    retry,
-                  },
-                  "job failed",
-                );
-                await boss.fail(definition.name, job.id, {
-                  error: error instanceof Error ? error.message : String(error),
-                });
-                if (!retry && job.retryCount < job.retryLimit) {
-                  // Permanent failures are not retried: the handler has already recorded them.
-                  await boss.cancel(definition.name, job.id).catch(() => {});
-                }
-              } finally {
-                inFlight.delete(job.id);
-              }
-            }),
-          );
-          for (const r of results)
-            if (r.status === "rejected") logger.error({ err: r.reason }, "job bookkeeping failed");
-        },
+      if (stopping) throw new Error("job queue is stopping");
+      const pollMs = (options.pollingIntervalSec ?? 0.5) * 1000;
+      const mine = new Set<Promise<void>>();
+      const loop = async () => {
+        let idleMs = pollMs;
+        while (!stopping) {
+          if (mine.size >= options.concurrency) {
+            await waitFor(Number.POSITIVE_INFINITY);
+            continue;
+          }
+          let jobs: PgBoss.JobWithMetadata<object>[];
+          try {
+            jobs = await boss.fetch<object>(definition.name, {
+              batchSize: options.concurrency - mine.size,
+              includeMetadata: true,
+            });
+            idleMs = pollMs;
+          } catch (error) {
+            if (stopping) break;
+            // The database is unreachable (restart, failover): back off, up to 10 s between tries.
+            logger.warn({ err: error, queue: definition.name }, "could not fetch jobs; will try again");
+            idleMs = Math.min(idleMs * 2, 10_000);
+            await waitFor(idleMs);
+            continue;
+          }
+          if (stopping) {
+            await giveBack(jobs.map((j) => j.id)).catch((err) =>
+              logger.warn({ err }, "could not hand fetched jobs back; they resume after their lease"),
+            );
+            break;
+          }
+          if (jobs.length === 0) {
+            await waitFor(pollMs);
+            continue;
+          }
+          for (const job of jobs) {
+            const done: Promise<void> = runJob(definition, job, handler as never).finally(() => {
+              mine.delete(done);
+              handlers.delete(done);
+              wakeAll(); // a slot is free
+            });
+            mine.add(done);
+            handlers.add(done);
+          }
+        }
+      };
+      /** Sleeps up to ms, waking early when a slot frees or the queue stops. */
+      const waitFor = (ms: number) =>
+        new Promise<void>((resolve) => {
+          if (stopping) return resolve();
+          const wake = () => {
+            clearTimeout(timer);
+            wakers.delete(wake);
+            resolve();
+          };
+          const timer = Number.isFinite(ms) ? setTimeout(wake, ms) : undefined;
+          wakers.add(wake);
+        });
+      loops.push(
+        loop().catch((error) => {
+          logger.error({ err: error, queue: definition.name }, "job loop stopped on an unexpected error");
+        }),
       );
     },
     async counts(name) {
@@ -257,6 +420,11 @@ export function createJobQueue(
       return out;
     },
   };
+}
+
+/** Worth another attempt: a retryable AppError, or a database that is briefly unreachable. */
+function isRetryable(error: unknown): boolean {
+  return (isAppError(error) && error.retryable) || isTransientDbError(error);
 }
 
 /**

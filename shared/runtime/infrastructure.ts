@@ -61,6 +61,9 @@ export async function openInfrastructure(
   });
   const queue = createJobQueue(database, logger.child({ component: "queue" }), {
     jobExpireSec: config.queue.jobExpireSec,
+    leaseSec: config.queue.leaseSec,
+    // Embedded PGlite is opened by this one process (lockDataDir): jobs active at start are orphans.
+    exclusive: database.kind === "pglite",
     maintenanceSec: config.queue.maintenanceSec,
   });
   await queue.start();

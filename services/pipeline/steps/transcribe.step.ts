@@ -15,7 +15,11 @@ import { withScratchDir } from "./scratch-dir.ts";
  * transcribe each channel and merge the two into one dialogue. The result and the next job are written
  * in one transaction, so a crash anywhere before it just repeats this step.
  */
-export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
+export async function transcribeCall(
+  deps: PipelineDeps,
+  job: CallJobPayload,
+  signal?: AbortSignal,
+): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (call?.status !== "processing" || call.transcript !== null) return;
   await refuseStoppedAccount(deps, job);
@@ -39,7 +43,7 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
 
     if (split.kind === "mono") {
       const result = await lap("transcribe", () =>
-        transcriber.transcribe({ filePath: split.mono, durationSec }),
+        transcriber.transcribe({ filePath: split.mono, durationSec, ...(signal ? { signal } : {}) }),
       );
       const transcript: CallTranscript = {
         language: result.language,
@@ -65,8 +69,18 @@ export async function transcribeCall(deps: PipelineDeps, job: CallJobPayload): P
     // The measured speech intervals also place text for recognizers that return none of their own times.
     const [operatorText, clientText] = await lap("transcribe", () =>
       Promise.all([
-        transcriber.transcribe({ filePath: operatorFile, durationSec, intervals: operatorSpeech }),
-        transcriber.transcribe({ filePath: clientFile, durationSec, intervals: clientSpeech }),
+        transcriber.transcribe({
+          filePath: operatorFile,
+          durationSec,
+          intervals: operatorSpeech,
+          ...(signal ? { signal } : {}),
+        }),
+        transcriber.transcribe({
+          filePath: clientFile,
+          durationSec,
+          intervals: clientSpeech,
+          ...(signal ? { signal } : {}),
+        }),
       ]),
     );
     const transcript: CallTranscript = {

@@ -299,7 +299,8 @@ export function createProviderRegistry(options: ProviderRegistryOptions): Provid
         maxRetryAfterMs: policy.maxRetryAfterMs,
         ...(signal ? { signal } : {}),
         // An open circuit is not waited out here: the next provider is the better bet.
-        isRetryable: (error) => isAppError(error) && error.retryable && !isCircuitOpenError(error),
+        isRetryable: (error) =>
+          isAppError(error) && error.retryable && !error.interrupted && !isCircuitOpenError(error),
         ...(options.random ? { random: options.random } : {}),
         ...(options.sleep ? { sleep: options.sleep } : {}),
         onRetry: ({ attempt, delayMs, error }) =>
@@ -426,7 +427,8 @@ export function createProviderRegistry(options: ProviderRegistryOptions): Provid
               tried.push(failedTry(name, meter.attempts, error));
               if (meter.attempts > 0)
                 await report(speechUsage(name, meter, "failed", account, context, codeOf(error)));
-              if (!isAppError(error) || input.signal?.aborted) throw error;
+              // An interrupted provider (the server is stopping) is not a reason to try the next one.
+              if (!isAppError(error) || error.interrupted || input.signal?.aborted) throw error;
             }
           }
           throw allFailed("TRANSCRIPTION_FAILED", "speech-to-text", tried, lastError);
@@ -488,7 +490,8 @@ export function createProviderRegistry(options: ProviderRegistryOptions): Provid
               tried.push(failedTry(name, meter.attempts, error));
               if (meter.attempts > 0)
                 await report(record("failed", { inputTokens: 0, outputTokens: 0 }, codeOf(error)));
-              if (!isAppError(error) || input.signal?.aborted) throw error;
+              // An interrupted provider (the server is stopping) is not a reason to try the next one.
+              if (!isAppError(error) || error.interrupted || input.signal?.aborted) throw error;
             }
           }
           throw allFailed("ANALYSIS_FAILED", "analysis", tried, lastError);

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { AppError } from "../../errors/app-error.ts";
+import { AppError, STOP_SIGNALS } from "../../errors/app-error.ts";
 import type {
   TranscribedSegment,
   TranscribedWord,
@@ -223,6 +223,15 @@ function runRecognizer(
           );
         } else if (killedBy === "abort" && signal) {
           reject(aborted(signal, context));
+        } else if (code === null && sig && STOP_SIGNALS.has(sig)) {
+          // Ctrl-C in a terminal signals the whole process group, this child included: the server is
+          // stopping, and the call is resumed after the restart, not failed.
+          reject(
+            new AppError("TRANSCRIPTION_FAILED", `PocketSphinx was stopped by ${sig}.`, {
+              interrupted: true,
+              context: { ...context, signal: sig },
+            }),
+          );
         } else if (code !== 0) {
           if (/^(ERROR|FATAL)/.test(partial)) errors.push(partial.trim());
           // The ERROR line says why, the FATAL line after it what gave up; keep both, minus source locations.
