@@ -16,6 +16,14 @@ export const accounts = pgTable(
     status: text("status", { enum: ["active", "blocked", "closed"] })
       .notNull()
       .default("active"),
+    /**
+     * `operator`: the service operator's own account, which holds the staff users (PRODUCT.md "Staff are
+     * marked, not named": found by this mark, never by its company name). At most one (partial unique
+     * index); registration always makes `customer`.
+     */
+    kind: text("kind", { enum: ["customer", "operator"] })
+      .notNull()
+      .default("customer"),
     retentionDays: integer("retention_days"),
     maskPersonalData: boolean("mask_personal_data").notNull().default(true),
     lowBalanceThreshold: money("low_balance_threshold"),
@@ -43,6 +51,8 @@ export const accounts = pgTable(
     check("accounts_speech_language_check", sql`${t.speechLanguage} in ('ru','kk','en','auto')`),
     check("accounts_speech_providers_array", sql`jsonb_typeof(${t.speechProviders}) = 'array'`),
     check("accounts_analysis_providers_array", sql`jsonb_typeof(${t.analysisProviders}) = 'array'`),
+    check("accounts_kind_check", sql`${t.kind} in ('customer','operator')`),
+    uniqueIndex("accounts_one_operator_key").on(t.kind).where(sql`${t.kind} = 'operator'`),
   ],
 );
 
