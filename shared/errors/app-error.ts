@@ -35,6 +35,11 @@ export const errorCodes = {
   INSUFFICIENT_FUNDS: 402,
   /** The account was closed (agreement ended): no new calls are accepted or processed. */
   ACCOUNT_CLOSED: 409,
+  /**
+   * Staff blocked the account (PRODUCT.md "A blocked account"): its users cannot sign in, its tokens and
+   * sources are refused, its calls are not processed.
+   */
+  ACCOUNT_BLOCKED: 403,
   /** The owner asked to delete the account: no new calls until the request is cancelled. */
   ACCOUNT_DELETION_PENDING: 409,
   /** The owner blocked processing of the account's data: no new calls until unblocked. */

@@ -114,6 +114,7 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         200: { description: "Signed in", schema: sessionDto },
         401: { description: "Wrong credentials" },
+        403: { description: "The account is blocked by staff (ACCOUNT_BLOCKED)" },
         429: { description: "Too many failed attempts for this e-mail or address (Retry-After)" },
       },
       handler: async ({ body, req }) => {
@@ -134,6 +135,10 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
         if (!(await verifyPassword(body.password, user.passwordHash))) throw await fail();
         const account = await getAccount(db, user.accountId);
         if (!account) throw await fail();
+        // Said only after the right password, so the block is no oracle for guessers.
+        if (account.status === "blocked") {
+          throw new AppError("ACCOUNT_BLOCKED", "This account is blocked by the service's staff.");
+        }
         await clearLoginFailures(db, body.email);
         const token = await issueToken(user.id);
         return { status: 200, body: { token, user: toUserDto(user), account: toAccountDto(account) } };
