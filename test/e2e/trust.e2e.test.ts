@@ -243,3 +243,85 @@ describe("a staff block blocks (issue 14.4)", () => {
     expect((await admin.get("/api/v1/me")).status).toBe(200);
   });
 });
+
+describe("sign-in and registration hardening (issue 14.9)", () => {
+  const loginFrom = (email: string, pass: string, address: string) =>
+    fetch(`${app.baseUrl}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": address },
+      body: JSON.stringify({ email, password: pass }),
+    });
+
+  it("counts parallel sign-in guesses: no more than the limit get their password checked", async () => {
+    const owner = await registerOwner(app.baseUrl, "Guessed LLP");
+    const limit = app.config.security.loginMaxFailuresPerEmail;
+    // Twenty guesses at once, each from its own address, so only the per-e-mail limit applies.
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => loginFrom(owner.email, `wrong guess ${i}`, `198.51.100.${i + 1}`)),
+    ).then((rs) => rs.map((r) => r.status));
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(limit);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20 - limit);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    // Even the right password waits for the window now.
+    expect((await loginFrom(owner.email, password, "198.51.100.99")).status).toBe(429);
+  });
+
+  it("throttles registrations per address (checked before any password is hashed)", async () => {
+    const owner = await registerOwner(app.baseUrl, "Taken LLP");
+    const limit = app.config.security.registerMaxPerAddress;
+    // A taken e-mail costs no hash (409 at once), and still counts towards the address's limit.
+    const statuses = await Promise.all(
+      Array.from({ length: limit + 5 }, () =>
+        fetch(`${app.baseUrl}/api/v1/auth/register`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.7" },
+          body: JSON.stringify({ email: owner.email, password, company: "Flood LLP" }),
+        }),
+      ),
+    ).then((rs) => rs.map((r) => ({ status: r.status, retryAfter: r.headers.get("retry-after") })));
+    // Each attempt is counted before it is checked, so a burst lets at most the limit through (fewer
+    // when refused ones were still counted at that moment).
+    expect(statuses.every((s) => s.status === 409 || s.status === 429)).toBe(true);
+    const taken = statuses.filter((s) => s.status === 409).length;
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThanOrEqual(limit);
+    const refused = statuses.filter((s) => s.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    expect(Number(refused[0]?.retryAfter)).toBeGreaterThan(0);
+    // Another address is not affected.
+    const other = await fetch(`${app.baseUrl}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.8" },
+      body: JSON.stringify({
+        email: `new-${crypto.randomUUID()}@example.com`,
+        password,
+        company: "Fine LLP",
+      }),
+    });
+    expect(other.status).toBe(201);
+  });
+
+  it("rehashes a password stored with weaker scrypt parameters at sign-in (N=2^15 → 2^17)", async () => {
+    const owner = await registerOwner(app.baseUrl, "Old hash LLP");
+    const { scryptSync } = await import("node:crypto");
+    const salt = Buffer.alloc(16, 3);
+    const key = scryptSync(password, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = ["scrypt", 2 ** 15, 8, 1, salt.toString("base64url"), key.toString("base64url")].join("$");
+    await queryRows(
+      app.database.db,
+      sql`update users set password_hash = ${old} where email = ${owner.email}`,
+    );
+    expect((await login(owner.email)).status).toBe(200);
+    const [row] = await queryRows<{ password_hash: string }>(
+      app.database.db,
+      sql`select password_hash from users where email = ${owner.email}`,
+    );
+    expect(row?.password_hash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect((await login(owner.email)).status).toBe(200);
+  });
+
+  it("does not serve /metrics in production without METRICS_TOKEN", async () => {
+    expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+  });
+});

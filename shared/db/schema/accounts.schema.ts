@@ -106,6 +106,21 @@ export const loginFailures = pgTable(
   ],
 );
 
+/**
+ * Registrations per client address over a sliding window (REGISTER_WINDOW_SEC), the register throttle;
+ * in the database so every replica sees the same counts. An attempt is written before it is checked,
+ * so parallel attempts all count.
+ */
+export const registrationAttempts = pgTable(
+  "registration_attempts",
+  {
+    id: id(),
+    ip: text("ip").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("registration_attempts_ip_idx").on(t.ip, t.createdAt)],
+);
+
 /** Owner invitations: single-use, expiring; only the SHA-256 of the token is stored. */
 export const invitations = pgTable(
   "invitations",
