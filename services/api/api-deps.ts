@@ -27,7 +27,8 @@ export interface ApiDeps {
   speechProviders: readonly string[];
   /** Card payment gateways by name (webhooks name theirs); new payments go to `defaultGateway`. */
   gateways: Record<string, PaymentGateway>;
-  defaultGateway: string;
+  /** Undefined: no card gateway runs here (production without one): card top-ups answer 503. */
+  defaultGateway: string | undefined;
   /** Serve the sandbox checkout page (never in production unless PAYMENT_GATEWAY=sandbox). */
   sandboxCheckout: boolean;
 }

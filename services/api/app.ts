@@ -8,6 +8,7 @@ import {
   completeIdempotencyKey,
   releaseIdempotencyKey,
 } from "../../shared/db/repositories/idempotency.repository.ts";
+import { AppError } from "../../shared/errors/app-error.ts";
 import { hashToken } from "../../shared/security/tokens.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
@@ -101,7 +102,12 @@ export function createApp(deps: ApiDeps): express.Express {
     const match = /^Bearer\s+([\w-]{10,200})$/i.exec(header);
     if (!match?.[1]) return undefined;
     const found = await findActiveSession(deps.database.db, hashToken(match[1]), deps.clock());
-    return found ? { sessionId: found.sessionId, user: found.user, account: found.account } : undefined;
+    if (!found) return undefined;
+    // A staff block stops tokens already issued, not only new sign-ins (PRODUCT.md "A blocked account").
+    if (found.account.status === "blocked") {
+      throw new AppError("ACCOUNT_BLOCKED", "The account is blocked by the service's staff.");
+    }
+    return { sessionId: found.sessionId, user: found.user, account: found.account };
   };
 
   const router = express.Router();

@@ -4,6 +4,7 @@ import type { PullDeps } from "../../shared/ingest/pull-sources.ts";
 import { runPullSources } from "../../shared/ingest/pull-sources.ts";
 import { createLogger, type Logger } from "../../shared/logging/logger.ts";
 import { type AppMetrics, createAppMetrics } from "../../shared/observability/metrics.ts";
+import { metricsAccess } from "../../shared/observability/metrics-access.ts";
 import { probeCallJob, pullSourcesJob } from "../../shared/queue/job-definitions.ts";
 import { surviveQueueBookkeepingErrors } from "../../shared/queue/job-queue.ts";
 import { type Infrastructure, openInfrastructure } from "../../shared/runtime/infrastructure.ts";
@@ -76,9 +77,19 @@ if (isEntryPoint(import.meta.url)) {
   let stopping = false;
   await startPullWorker(config, infra, logger, metrics);
   const server = http.createServer(async (req, res) => {
-    if (req.url === "/metrics") {
+    const metricsAllowed =
+      req.url === "/metrics"
+        ? metricsAccess(
+            { env: config.env, metricsToken: config.security.metricsToken },
+            req.headers.authorization,
+          )
+        : undefined;
+    if (metricsAllowed === "allowed") {
       res.writeHead(200, { "content-type": metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
+    } else if (metricsAllowed === "unauthenticated") {
+      res.writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer" });
+      res.end('{"error":{"code":"UNAUTHENTICATED","message":"/metrics needs the metrics token."}}');
     } else if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"status":"ok"}');

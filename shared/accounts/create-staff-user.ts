@@ -1,25 +1,29 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { createAccount, createUser } from "../db/repositories/accounts.repository.ts";
+import { createUser } from "../db/repositories/accounts.repository.ts";
 import { accounts } from "../db/schema/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { hashPassword } from "../security/passwords.ts";
 
-/** Staff (admins of the service) belong to the operator's own account, created on first use. */
+/** The company name the operator's account is created with (a label only: it is found by its kind). */
 export const STAFF_COMPANY = "Tyndau operations (staff)";
 
+/**
+ * Staff (admins of the service) belong to the operator's own account, created on first use. That account
+ * is found by its mark (`kind = 'operator'`, at most one by a unique index), never by its company name,
+ * which any customer may also register (PRODUCT.md "Staff are marked, not named").
+ */
 export async function createStaffUser(
   db: Db,
   input: { email: string; password: string },
-): Promise<{ userId: string }> {
+): Promise<{ userId: string; accountId: string }> {
   if (input.password.length < 10)
     throw new AppError("VALIDATION_FAILED", "The password needs at least 10 characters.");
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(input.email))
     throw new AppError("VALIDATION_FAILED", "Not an e-mail address.");
   const passwordHash = await hashPassword(input.password);
   return db.transaction(async (tx) => {
-    const [existing] = await tx.select().from(accounts).where(eq(accounts.company, STAFF_COMPANY)).limit(1);
-    const account = existing ?? (await createAccount(tx, { company: STAFF_COMPANY, currency: "KZT" }));
+    const account = await ensureOperatorAccount(tx);
     const user = await createUser(tx, {
       accountId: account.id,
       email: input.email,
@@ -27,6 +31,17 @@ export async function createStaffUser(
       role: "staff",
     });
     if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
-    return { userId: user.id };
+    return { userId: user.id, accountId: account.id };
   });
+}
+
+/** The operator's account, created when missing (two creators at once: the unique index keeps one). */
+async function ensureOperatorAccount(tx: Db): Promise<{ id: string }> {
+  await tx
+    .insert(accounts)
+    .values({ company: STAFF_COMPANY, currency: "KZT", kind: "operator" })
+    .onConflictDoNothing();
+  const [row] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.kind, "operator"));
+  if (!row) throw new Error("the operator account could not be created");
+  return row;
 }

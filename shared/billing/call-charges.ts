@@ -28,7 +28,12 @@ export function createLedgerCallBilling(): CallBilling {
       const templates = await findTemplates(tx, call.accountId, { activeOnly: true });
       const price = pricePerMinute(tariff, templates);
       const { minutes, amount } = callCost(call.durationSec ?? 0, price);
-      if (minutes === 0) return { outcome: "free" };
+      // What is priced is what is analysed: the analyze step answers exactly these versions.
+      const pricedTemplates = templates.map((t) => ({ templateId: t.id, version: t.version }));
+      if (minutes === 0) {
+        await updateCall(tx, call.accountId, call.id, { pricedTemplates });
+        return { outcome: "free" };
+      }
       const held = await placeHold(tx, {
         accountId: call.accountId,
         ref: call.id,
@@ -44,6 +49,7 @@ export function createLedgerCallBilling(): CallBilling {
         costAmount: amount.toDbString(),
         costCurrency: currency,
         costStatus: "reserved",
+        pricedTemplates,
       });
       return { outcome: "reserved" };
     },

@@ -99,6 +99,10 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
   // At most a day: retention-purge deletes sign-in failures older than that.
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).max(86_400).default(900),
+  REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  // At most a day: retention-purge deletes registration attempts older than that.
+  REGISTER_WINDOW_SEC: z.coerce.number().int().min(1).max(86_400).default(3600),
+  METRICS_TOKEN: z.string().min(16).optional(),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(720),
   INVITATION_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   CORS_ORIGINS: z.string().optional(),
@@ -232,6 +236,14 @@ export interface Config {
     loginMaxFailuresPerEmail: number;
     loginMaxFailuresPerAddress: number;
     loginFailureWindowSec: number;
+    /** Registrations per client address within `registerWindowSec` before 429. */
+    registerMaxPerAddress: number;
+    registerWindowSec: number;
+    /**
+     * Bearer token /metrics asks for (METRICS_TOKEN). Unset: /metrics is served to anyone outside
+     * production and not at all (404) in production.
+     */
+    metricsToken: string | undefined;
     sessionTtlHours: number;
     invitationTtlHours: number;
     /** Origins allowed to call the API from a browser (CORS); empty = no cross-origin access. */
@@ -478,6 +490,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       loginMaxFailuresPerEmail: e.LOGIN_MAX_FAILURES_PER_EMAIL,
       loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginFailureWindowSec: e.LOGIN_FAILURE_WINDOW_SEC,
+      registerMaxPerAddress: e.REGISTER_MAX_PER_ADDRESS,
+      registerWindowSec: e.REGISTER_WINDOW_SEC,
+      metricsToken: e.METRICS_TOKEN,
       sessionTtlHours: e.SESSION_TTL_HOURS,
       invitationTtlHours: e.INVITATION_TTL_HOURS,
       corsOrigins: list(e.CORS_ORIGINS).map((o) => o.replace(/\/$/, "")),

@@ -35,6 +35,11 @@ export const errorCodes = {
   INSUFFICIENT_FUNDS: 402,
   /** The account was closed (agreement ended): no new calls are accepted or processed. */
   ACCOUNT_CLOSED: 409,
+  /**
+   * Staff blocked the account (PRODUCT.md "A blocked account"): its users cannot sign in, its tokens and
+   * sources are refused, its calls are not processed.
+   */
+  ACCOUNT_BLOCKED: 403,
   /** The owner asked to delete the account: no new calls until the request is cancelled. */
   ACCOUNT_DELETION_PENDING: 409,
   /** The owner blocked processing of the account's data: no new calls until unblocked. */
@@ -45,6 +50,8 @@ export const errorCodes = {
   RATE_LIMITED: 429,
   /** A dependency (database, storage, provider) is unavailable; try again later. */
   UNAVAILABLE: 503,
+  /** No card payment gateway runs on this server (production without one configured): use a bank invoice. */
+  PAYMENT_GATEWAY_UNAVAILABLE: 503,
   /** A speech-to-text provider failed after retries. */
   TRANSCRIPTION_FAILED: 502,
   /** An analysis provider failed after retries or returned invalid output. */

@@ -24,12 +24,15 @@ export const deletionDueAt = (requestedAt: Date) =>
   new Date(requestedAt.getTime() + deletionGraceDays * dayMs);
 
 /**
- * Refuses new calls for accounts that may not take them: closed, deletion pending, processing blocked
- * (checked first to last: a closed account says so even if also blocked).
+ * Refuses new calls for accounts that may not take them: closed, blocked by staff, deletion pending,
+ * processing blocked by the owner (checked first to last: a closed account says so even if also blocked).
  */
 export function assertAccountAcceptsCalls(account: AccountRow): void {
   if (account.closedAt || account.status === "closed") {
     throw new AppError("ACCOUNT_CLOSED", "The account is closed: new calls are not accepted.");
+  }
+  if (account.status === "blocked") {
+    throw new AppError("ACCOUNT_BLOCKED", "The account is blocked by the service's staff.");
   }
   if (account.deletionScheduledFor) {
     throw new AppError(
@@ -45,9 +48,18 @@ export function assertAccountAcceptsCalls(account: AccountRow): void {
   }
 }
 
-/** Whether the pipeline may work on the account's calls now (false: they wait, nothing is reserved). */
+/**
+ * Whether the pipeline may work on the account's calls now (false: they wait, nothing is reserved):
+ * not closed, not blocked by staff, no deletion pending, processing not blocked by the owner.
+ */
 export function accountMayProcess(account: AccountRow | undefined): boolean {
-  return !!account && !account.closedAt && !account.deletionScheduledFor && !account.processingBlockedAt;
+  return (
+    !!account &&
+    account.status === "active" &&
+    !account.closedAt &&
+    !account.deletionScheduledFor &&
+    !account.processingBlockedAt
+  );
 }
 
 export interface PurgeDeps {

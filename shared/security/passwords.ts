@@ -1,10 +1,12 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
 
 /**
- * scrypt is memory-hard (N=2^15, r=8 → 32 MiB per hash) and built into Node, so no native module is
- * needed. Stored as `scrypt$N$r$p$salt$hash` (base64url) so parameters can be raised later.
+ * scrypt is memory-hard and built into Node, so no native module is needed. N=2^17, r=8, p=1 is OWASP's
+ * recommendation (128 MiB per hash). Stored as `scrypt$N$r$p$salt$hash` (base64url): hashes made with
+ * weaker parameters still verify, and `needsRehash` tells sign-in to store a new one.
  */
-const PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
+export const PASSWORD_HASH_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
+const PARAMS = PASSWORD_HASH_PARAMS;
 const KEY_LENGTH = 32;
 
 function scryptAsync(
@@ -38,6 +40,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
     p: Number(p),
   });
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** Whether a stored hash was made with weaker parameters than today's (sign-in then rehashes it). */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split("$");
+  return scheme !== "scrypt" || Number(n) < PARAMS.N || Number(r) < PARAMS.r || Number(p) < PARAMS.p;
 }
 
 /** Spends the same time as a real check, so unknown e-mails cannot be told apart by timing. */

@@ -23,6 +23,8 @@ beforeAll(async () => {
     LOGIN_FAILURE_WINDOW_SEC: "60",
     INVITATION_TTL_HOURS: "1",
     CORS_ORIGINS: ORIGIN,
+    // A staging system: production configuration with the sandbox card gateway chosen explicitly.
+    PAYMENT_GATEWAY: "sandbox",
   });
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-auth-"));
 });

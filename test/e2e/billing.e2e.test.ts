@@ -11,13 +11,17 @@ import { apiClient, pushRecording, registerOwner, waitForCall } from "../harness
 import { validBin } from "../harness/kz-ids.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
 
-/** Billing through HTTP on the production configuration (PostgreSQL, S3, real secrets). */
+/**
+ * Billing through HTTP on the production configuration (PostgreSQL, S3, real secrets) of a staging
+ * system: the sandbox card gateway is chosen explicitly (PAYMENT_GATEWAY=sandbox), which production
+ * allows only so; without it see trust.e2e.test.ts.
+ */
 let app: TestApp;
 let workDir: string;
 let callFile: string;
 
 beforeAll(async () => {
-  app = await startTestApp("postgres");
+  app = await startTestApp("postgres", { PAYMENT_GATEWAY: "sandbox" });
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-billing-"));
   callFile = (
     await synthesizeMono(

@@ -312,8 +312,9 @@ describe.each(databaseKinds)("walking skeleton on %s", (kind) => {
 
 describe("balance and contract", () => {
   let app: TestApp;
+  const metricsToken = "metrics-token-for-the-scraper";
   beforeAll(async () => {
-    app = await startTestApp("postgres");
+    app = await startTestApp("postgres", { METRICS_TOKEN: metricsToken });
   });
   afterAll(async () => {
     await app?.close();
@@ -389,7 +390,14 @@ describe("balance and contract", () => {
     const anonymous = apiClient(app.baseUrl);
     expect((await anonymous.get("/healthz")).body).toEqual({ status: "ok" });
     expect((await anonymous.get("/readyz")).status).toBe(200);
-    const metrics = await fetch(`${app.baseUrl}/metrics`).then((r) => r.text());
+    // Not public: only the scraper with METRICS_TOKEN reads it.
+    expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(401);
+    expect(
+      (await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: "Bearer not-the-token" } })).status,
+    ).toBe(401);
+    const metrics = await fetch(`${app.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${metricsToken}` },
+    }).then((r) => r.text());
     expect(metrics).toContain("tyndau_http_requests_total");
     const doc = await anonymous.get<{ paths: Record<string, Record<string, unknown>> }>(
       "/api/v1/openapi.json",

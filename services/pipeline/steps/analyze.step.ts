@@ -6,7 +6,11 @@ import {
   saveAnalysis,
   updateCall,
 } from "../../../shared/db/repositories/calls.repository.ts";
-import { findTemplates, type TemplateRow } from "../../../shared/db/repositories/templates.repository.ts";
+import {
+  findTemplates,
+  findTemplateVersions,
+  type TemplateVersionRow,
+} from "../../../shared/db/repositories/templates.repository.ts";
 import { isAppError } from "../../../shared/errors/app-error.ts";
 import { maskDialogue } from "../../../shared/privacy/mask-personal-data.ts";
 import type { CallJobPayload } from "../../../shared/queue/job-definitions.ts";
@@ -15,17 +19,22 @@ import { round3 } from "./probe.step.ts";
 import { refuseStoppedAccount } from "./transcribe.step.ts";
 
 /**
- * Steps 7–8: answers every active template of the account (each answer set stored as its own analysis,
- * keyed by call, template and version, so a retry overwrites rather than duplicates), then settles the
- * reservation and marks the call done in one transaction.
+ * Steps 7–8: answers exactly the template versions the call was priced with (PRODUCT.md "What is priced
+ * is what is analysed"; each answer set stored as its own analysis, keyed by call, template and version,
+ * so a retry overwrites rather than duplicates), then settles the reservation and marks the call done in
+ * one transaction. A template activated or edited after the reservation is not analysed (nor charged).
  */
 export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (call?.status !== "processing" || call.transcript === null) return;
   await refuseStoppedAccount(deps, job);
   const started = performance.now();
-  const activeTemplates = await findTemplates(deps.database.db, job.accountId, { activeOnly: true });
-  await answerTemplates(deps, call, activeTemplates);
+  // Null only for a call priced before priced templates were recorded (or by a billing that prices
+  // nothing): those keep the earlier rule, the templates active now.
+  const templates = call.pricedTemplates
+    ? await findTemplateVersions(deps.database.db, job.accountId, call.pricedTemplates)
+    : await findTemplates(deps.database.db, job.accountId, { activeOnly: true });
+  await answerTemplates(deps, call, templates);
 
   await deps.database.db.transaction(async (tx) => {
     const locked = await lockCall(tx, job.accountId, job.callId);
@@ -48,7 +57,7 @@ export async function analyzeCall(deps: PipelineDeps, job: CallJobPayload): Prom
 export async function answerTemplates(
   deps: PipelineDeps,
   call: CallRow,
-  templates: TemplateRow[],
+  templates: readonly TemplateVersionRow[],
 ): Promise<void> {
   if (!call.transcript) throw new Error(`call ${call.id} has no transcript to analyze`);
   const transcript = call.transcript;

@@ -1,17 +1,21 @@
+import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { lockOldestAwaitingCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
+import { accountMayProcess } from "../../../shared/privacy/data-lifecycle.ts";
 import { transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 
 /**
  * After a top-up (PRODUCT.md "Suspension"): reserves the account's waiting calls oldest first, each in
  * its own transaction, and hands each reserved one to transcription; stops at the first call the money
- * does not cover, so later (cheaper) calls never overtake earlier ones.
+ * does not cover, so later (cheaper) calls never overtake earlier ones. An account that may not process
+ * (blocked, closed, deletion pending) reserves nothing: its calls keep waiting until it may again.
  */
 export async function resumeAwaitingCalls(
   deps: PipelineDeps,
   accountId: string,
 ): Promise<{ resumed: number }> {
   let resumed = 0;
+  if (!accountMayProcess(await getAccount(deps.database.db, accountId))) return { resumed };
   for (;;) {
     const outcome = await deps.database.db.transaction(async (tx) => {
       const call = await lockOldestAwaitingCall(tx, accountId);

@@ -62,6 +62,7 @@ export async function revokeSession(db: Db, sessionId: string, now: Date): Promi
   await db.update(sessions).set({ revokedAt: now }).where(eq(sessions.id, sessionId));
 }
 
+/** Blocks or unblocks a customer account (never a closed one, never the operator's own). */
 export async function setAccountStatus(
   db: Db,
   accountId: string,
@@ -70,7 +71,7 @@ export async function setAccountStatus(
   const [row] = await db
     .update(accounts)
     .set({ status })
-    .where(and(eq(accounts.id, accountId), ne(accounts.status, "closed")))
+    .where(and(eq(accounts.id, accountId), ne(accounts.status, "closed"), eq(accounts.kind, "customer")))
     .returning();
   return row;
 }

@@ -41,6 +41,16 @@ export async function lockCall(db: Db, accountId: string, callId: string): Promi
   return row;
 }
 
+/** Locks the account's calls mid-pipeline (`processing`: a hold may be open), oldest first. */
+export async function lockProcessingCalls(db: Db, accountId: string): Promise<CallRow[]> {
+  return db
+    .select()
+    .from(calls)
+    .where(and(eq(calls.accountId, accountId), eq(calls.status, "processing")))
+    .orderBy(asc(calls.createdAt), asc(calls.id))
+    .for("update");
+}
+
 export async function updateCall(db: Db, accountId: string, callId: string, patch: CallPatch): Promise<void> {
   await db
     .update(calls)

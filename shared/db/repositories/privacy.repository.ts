@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
 import {
@@ -72,16 +72,27 @@ export async function setProcessingBlocked(
 }
 
 /**
- * The account's calls still waiting for the pipeline's first step (resumed after unblocking), with when
- * their source wanted processing to start (received + the source's processing delay).
+ * The account's calls still waiting for the pipeline's first step (resumed after unblocking), oldest
+ * first (arrival order), with when their source wanted processing to start (received + the source's
+ * processing delay).
  */
 export async function findReceivedCalls(db: Db, accountId: string): Promise<{ id: string; startAt: Date }[]> {
   const rows = await db
     .select({ id: calls.id, createdAt: calls.createdAt, delaySec: sources.processingDelaySec })
     .from(calls)
     .leftJoin(sources, eq(sources.id, calls.sourceId))
-    .where(and(eq(calls.accountId, accountId), eq(calls.status, "received"), isNull(calls.purgedAt)));
+    .where(and(eq(calls.accountId, accountId), eq(calls.status, "received"), isNull(calls.purgedAt)))
+    .orderBy(asc(calls.createdAt), asc(calls.id));
   return rows.map((r) => ({ id: r.id, startAt: new Date(r.createdAt.getTime() + (r.delaySec ?? 0) * 1000) }));
+}
+
+/** How many of the account's calls wait for funds. */
+export async function findAwaitingCallCount(db: Db, accountId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(calls)
+    .where(and(eq(calls.accountId, accountId), eq(calls.status, "awaiting_funds")));
+  return row?.n ?? 0;
 }
 
 export interface CallDueForPurge {

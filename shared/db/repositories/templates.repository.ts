@@ -1,8 +1,10 @@
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { type TemplateQuestion, templates, templateVersions } from "../schema/index.ts";
+import { type PricedTemplate, type TemplateQuestion, templates, templateVersions } from "../schema/index.ts";
 
 export type TemplateRow = typeof templates.$inferSelect;
+/** What analysing with a template needs: one version's name, provider and questions. */
+export type TemplateVersionRow = Pick<TemplateRow, "id" | "version" | "name" | "provider" | "questions">;
 
 export async function createTemplate(
   db: Db,
@@ -33,6 +35,39 @@ export async function findTemplates(db: Db, accountId: string, options: { active
     .from(templates)
     .where(and(...conditions))
     .orderBy(asc(templates.createdAt), asc(templates.id));
+}
+
+/**
+ * The exact template versions named (the ones a call was priced with), in the order named, from the
+ * immutable version snapshots: later edits, activations or deletions change nothing here. Only the
+ * account's own templates are found.
+ */
+export async function findTemplateVersions(
+  db: Db,
+  accountId: string,
+  refs: readonly PricedTemplate[],
+): Promise<TemplateVersionRow[]> {
+  if (refs.length === 0) return [];
+  const rows = await db
+    .select({
+      id: templateVersions.templateId,
+      version: templateVersions.version,
+      name: templateVersions.name,
+      provider: templateVersions.provider,
+      questions: templateVersions.questions,
+    })
+    .from(templateVersions)
+    .innerJoin(templates, eq(templates.id, templateVersions.templateId))
+    .where(
+      and(
+        eq(templates.accountId, accountId),
+        inArray(
+          templateVersions.templateId,
+          refs.map((r) => r.templateId),
+        ),
+      ),
+    );
+  return refs.flatMap((ref) => rows.filter((r) => r.id === ref.templateId && r.version === ref.version));
 }
 
 export async function findTemplate(

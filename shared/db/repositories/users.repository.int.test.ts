@@ -53,13 +53,21 @@ describe.each(databaseKinds)("sign-in housekeeping on %s", (kind) => {
       failuresBefore: new Date(now.getTime() - day),
       invitationsBefore: new Date(now.getTime() - 30 * day),
     };
-    expect(await deleteStaleSignInRecords(db, before)).toEqual({ loginFailures: 1, invitations: 2 });
+    expect(await deleteStaleSignInRecords(db, before)).toEqual({
+      loginFailures: 1,
+      registrationAttempts: 0,
+      invitations: 2,
+    });
     expect((await db.select().from(loginFailures)).map((r) => r.email)).toEqual(["new@example.kz"]);
     expect((await db.select().from(invitations)).map((r) => r.email).sort()).toEqual([
       "expired-lately@example.kz",
       "open@example.kz",
     ]);
     // Idempotent.
-    expect(await deleteStaleSignInRecords(db, before)).toEqual({ loginFailures: 0, invitations: 0 });
+    expect(await deleteStaleSignInRecords(db, before)).toEqual({
+      loginFailures: 0,
+      registrationAttempts: 0,
+      invitations: 0,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, gte, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { invitations, loginFailures, sessions, users } from "../schema/index.ts";
+import { invitations, loginFailures, registrationAttempts, sessions, users } from "../schema/index.ts";
 import type { Role, UserRow } from "./accounts.repository.ts";
 
 export type InvitationRow = typeof invitations.$inferSelect;
@@ -99,8 +99,54 @@ export async function revokeUserSessions(
 
 // ── Login throttling ──────────────────────────────────────────────────────────────────────────────
 
-export async function recordLoginFailure(db: Db, input: { email: string; ip: string; at: Date }) {
-  await db.insert(loginFailures).values({ email: input.email, ip: input.ip, createdAt: input.at });
+/**
+ * Records a sign-in attempt as a failure before its password is checked (returns its id): counted
+ * right after, every attempt in flight is already in the count, so parallel guesses cannot all pass
+ * the throttle. A successful attempt clears the e-mail's failures; a refused one deletes its own row.
+ */
+export async function recordLoginFailure(
+  db: Db,
+  input: { email: string; ip: string; at: Date },
+): Promise<string> {
+  const [row] = await db
+    .insert(loginFailures)
+    .values({ email: input.email, ip: input.ip, createdAt: input.at })
+    .returning({ id: loginFailures.id });
+  return row!.id;
+}
+
+export async function deleteLoginFailure(db: Db, id: string): Promise<void> {
+  await db.delete(loginFailures).where(eq(loginFailures.id, id));
+}
+
+/**
+ * Records a registration attempt of a client address and counts the address's attempts since `since`
+ * (its own included), after pruning the address's rows older than that: insert first, count after, so
+ * parallel attempts all count.
+ */
+export async function recordRegistrationAttempt(
+  db: Db,
+  input: { ip: string; at: Date; since: Date },
+): Promise<{ id: string; count: number; oldest: Date }> {
+  await db
+    .delete(registrationAttempts)
+    .where(and(eq(registrationAttempts.ip, input.ip), lt(registrationAttempts.createdAt, input.since)));
+  const [row] = await db
+    .insert(registrationAttempts)
+    .values({ ip: input.ip, createdAt: input.at })
+    .returning({ id: registrationAttempts.id });
+  const [counted] = await db
+    .select({
+      count: sql<number>`count(*)`.mapWith(Number),
+      oldest: sql<string | Date>`min(${registrationAttempts.createdAt})`,
+    })
+    .from(registrationAttempts)
+    .where(and(eq(registrationAttempts.ip, input.ip), gte(registrationAttempts.createdAt, input.since)));
+  return { id: row!.id, count: counted?.count ?? 1, oldest: new Date(counted?.oldest ?? input.at) };
+}
+
+export async function deleteRegistrationAttempt(db: Db, id: string): Promise<void> {
+  await db.delete(registrationAttempts).where(eq(registrationAttempts.id, id));
 }
 
 /** Failures since `since` for the e-mail and for the address, with the oldest of each (for Retry-After); one query. */
@@ -195,6 +241,26 @@ export async function revokeInvitation(db: Db, accountId: string, id: string, no
   return rows.length > 0;
 }
 
+/** An open invitation by its token hash, without claiming it (the cheap check before hashing a password). */
+export async function findOpenInvitation(
+  db: Db,
+  tokenHash: string,
+  now: Date,
+): Promise<InvitationRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    );
+  return row;
+}
+
 /**
  * Claims an open invitation by its token hash (single use: the update succeeds for exactly one caller).
  * Lookup by the token itself, so no account scope is known yet.
@@ -221,17 +287,22 @@ export async function claimInvitation(
 
 /**
  * Housekeeping for records that hold e-mails and client addresses but no longer serve a purpose:
- * sign-in failures older than `failuresBefore` (past any throttling window) and invitations that
- * expired, were accepted or were revoked before `invitationsBefore`. Returns how many rows went.
+ * sign-in failures and registration attempts older than `failuresBefore` (past any throttling window)
+ * and invitations that expired, were accepted or were revoked before `invitationsBefore`. Returns how
+ * many rows went.
  */
 export async function deleteStaleSignInRecords(
   db: Db,
   input: { failuresBefore: Date; invitationsBefore: Date },
-): Promise<{ loginFailures: number; invitations: number }> {
+): Promise<{ loginFailures: number; registrationAttempts: number; invitations: number }> {
   const failures = await db
     .delete(loginFailures)
     .where(lt(loginFailures.createdAt, input.failuresBefore))
     .returning({ id: loginFailures.id });
+  const registrations = await db
+    .delete(registrationAttempts)
+    .where(lt(registrationAttempts.createdAt, input.failuresBefore))
+    .returning({ id: registrationAttempts.id });
   const before = input.invitationsBefore;
   const invites = await db
     .delete(invitations)
@@ -243,5 +314,9 @@ export async function deleteStaleSignInRecords(
       ),
     )
     .returning({ id: invitations.id });
-  return { loginFailures: failures.length, invitations: invites.length };
+  return {
+    loginFailures: failures.length,
+    registrationAttempts: registrations.length,
+    invitations: invites.length,
+  };
 }

@@ -16,6 +16,14 @@ export const accounts = pgTable(
     status: text("status", { enum: ["active", "blocked", "closed"] })
       .notNull()
       .default("active"),
+    /**
+     * `operator`: the service operator's own account, which holds the staff users (PRODUCT.md "Staff are
+     * marked, not named": found by this mark, never by its company name). At most one (partial unique
+     * index); registration always makes `customer`.
+     */
+    kind: text("kind", { enum: ["customer", "operator"] })
+      .notNull()
+      .default("customer"),
     retentionDays: integer("retention_days"),
     maskPersonalData: boolean("mask_personal_data").notNull().default(true),
     lowBalanceThreshold: money("low_balance_threshold"),
@@ -43,6 +51,8 @@ export const accounts = pgTable(
     check("accounts_speech_language_check", sql`${t.speechLanguage} in ('ru','kk','en','auto')`),
     check("accounts_speech_providers_array", sql`jsonb_typeof(${t.speechProviders}) = 'array'`),
     check("accounts_analysis_providers_array", sql`jsonb_typeof(${t.analysisProviders}) = 'array'`),
+    check("accounts_kind_check", sql`${t.kind} in ('customer','operator')`),
+    uniqueIndex("accounts_one_operator_key").on(t.kind).where(sql`${t.kind} = 'operator'`),
   ],
 );
 
@@ -94,6 +104,21 @@ export const loginFailures = pgTable(
     index("login_failures_email_idx").on(t.email, t.createdAt),
     index("login_failures_ip_idx").on(t.ip, t.createdAt),
   ],
+);
+
+/**
+ * Registrations per client address over a sliding window (REGISTER_WINDOW_SEC), the register throttle;
+ * in the database so every replica sees the same counts. An attempt is written before it is checked,
+ * so parallel attempts all count.
+ */
+export const registrationAttempts = pgTable(
+  "registration_attempts",
+  {
+    id: id(),
+    ip: text("ip").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("registration_attempts_ip_idx").on(t.ip, t.createdAt)],
 );
 
 /** Owner invitations: single-use, expiring; only the SHA-256 of the token is stored. */

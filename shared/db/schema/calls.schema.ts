@@ -44,6 +44,12 @@ export interface CallTranscript {
   segments: TranscriptSegmentRow[];
 }
 
+/** One template version a call's price included. */
+export interface PricedTemplate {
+  templateId: string;
+  version: number;
+}
+
 export const calls = pgTable(
   "calls",
   {
@@ -79,6 +85,12 @@ export const calls = pgTable(
     costAmount: money("cost_amount"),
     costCurrency: text("cost_currency"),
     costStatus: text("cost_status", { enum: ["reserved", "charged", "released"] }),
+    /**
+     * The template versions the cost was priced with, written with the reservation (PRODUCT.md "What is
+     * priced is what is analysed"): the analyze step answers exactly these, never templates activated or
+     * edited later. Null until the call is priced.
+     */
+    pricedTemplates: jsonb("priced_templates").$type<PricedTemplate[]>(),
     /** Wall-clock seconds each pipeline step took, for benchmarks and support. */
     stepTimings: jsonb("step_timings").$type<Record<string, number>>().notNull().default({}),
     createdAt: createdAt(),

@@ -290,15 +290,16 @@ describe("createPaymentGateways", () => {
     expect(g).toMatchObject({ defaultGateway: "sandbox", sandboxCheckout: true });
   });
 
-  it("keeps the sandbox webhook but not its self-signing checkout in production", () => {
-    expect(createPaymentGateways({ ...base, env: "production" })).toMatchObject({ sandboxCheckout: false });
+  it("runs no sandbox in production unless PAYMENT_GATEWAY=sandbox: no webhook, no checkout, no default", () => {
+    const bare = createPaymentGateways({ ...base, env: "production" });
+    expect(Object.keys(bare.gateways)).toEqual([]);
+    expect(bare).toMatchObject({ defaultGateway: undefined, sandboxCheckout: false });
     const g = createPaymentGateways({ ...base, env: "production", cloudpayments });
-    expect(Object.keys(g.gateways).sort()).toEqual(["cloudpayments", "sandbox"]);
+    expect(Object.keys(g.gateways)).toEqual(["cloudpayments"]);
     expect(g).toMatchObject({ defaultGateway: "cloudpayments", sandboxCheckout: false });
-    expect(createPaymentGateways({ ...base, env: "production", paymentGateway: "sandbox" })).toMatchObject({
-      defaultGateway: "sandbox",
-      sandboxCheckout: true,
-    });
+    const staging = createPaymentGateways({ ...base, env: "production", paymentGateway: "sandbox" });
+    expect(Object.keys(staging.gateways)).toEqual(["sandbox"]);
+    expect(staging).toMatchObject({ defaultGateway: "sandbox", sandboxCheckout: true });
   });
 
   it("refuses PAYMENT_GATEWAY=cloudpayments without credentials", () => {

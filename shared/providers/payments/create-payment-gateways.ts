@@ -17,7 +17,8 @@ export interface PaymentGatewaysConfig {
 export interface PaymentGateways {
   /** By name, as in /api/v1/webhooks/payments/{gateway}. */
   gateways: Record<string, PaymentGateway>;
-  defaultGateway: string;
+  /** Where new card payments go; undefined in production without a configured card gateway (503). */
+  defaultGateway: string | undefined;
   /**
    * Whether the sandbox checkout page (/sandbox/pay/{id}) is served. It signs notifications on the
    * visitor's behalf, i.e. credits money for free: never in production unless PAYMENT_GATEWAY=sandbox.
@@ -26,21 +27,27 @@ export interface PaymentGateways {
 }
 
 /**
- * The gateways this server accepts notifications from.
- * - `sandbox` always: its notifications must carry PAYMENT_WEBHOOK_SECRET's signature, which production
- *   refuses to leave at the default (API.md "Configuration"); only its self-signing checkout page is
- *   limited to non-production (or an explicit PAYMENT_GATEWAY=sandbox, e.g. a staging system).
+ * The gateways this server accepts notifications from (PRODUCT.md "The sandbox gateway never runs in
+ * production unless PAYMENT_GATEWAY=sandbox is set explicitly"):
+ * - `sandbox` outside production, or with an explicit PAYMENT_GATEWAY=sandbox (e.g. a staging system);
+ *   with it comes its self-signing checkout page. In production otherwise it does not exist at all: no
+ *   checkout page, no webhook, no new payments through it.
  * - `cloudpayments` when its credentials are configured.
- * New payments go through PAYMENT_GATEWAY, else CloudPayments when configured, else the sandbox.
- * Payments already started keep being confirmed by their own gateway after PAYMENT_GATEWAY changes.
+ * New payments go through PAYMENT_GATEWAY, else CloudPayments when configured, else the sandbox where it
+ * runs; in production with neither there is no default and card top-ups answer 503
+ * PAYMENT_GATEWAY_UNAVAILABLE. Payments already started keep being confirmed by their own gateway after
+ * PAYMENT_GATEWAY changes.
  */
 export function createPaymentGateways(config: PaymentGatewaysConfig): PaymentGateways {
-  const gateways: Record<string, PaymentGateway> = {
-    [SANDBOX_GATEWAY]: createSandboxGateway({
-      secret: config.paymentWebhookSecret,
-      publicUrl: config.publicUrl,
-    }),
-  };
+  const sandboxRuns = config.env !== "production" || config.paymentGateway === SANDBOX_GATEWAY;
+  const gateways: Record<string, PaymentGateway> = sandboxRuns
+    ? {
+        [SANDBOX_GATEWAY]: createSandboxGateway({
+          secret: config.paymentWebhookSecret,
+          publicUrl: config.publicUrl,
+        }),
+      }
+    : {};
   if (config.cloudpayments) {
     gateways[CLOUDPAYMENTS_GATEWAY] = createCloudPaymentsGateway({
       publicId: config.cloudpayments.publicId,
@@ -55,7 +62,9 @@ export function createPaymentGateways(config: PaymentGatewaysConfig): PaymentGat
   }
   return {
     gateways,
-    defaultGateway: config.paymentGateway ?? (config.cloudpayments ? CLOUDPAYMENTS_GATEWAY : SANDBOX_GATEWAY),
-    sandboxCheckout: config.env !== "production" || config.paymentGateway === SANDBOX_GATEWAY,
+    defaultGateway:
+      config.paymentGateway ??
+      (config.cloudpayments ? CLOUDPAYMENTS_GATEWAY : sandboxRuns ? SANDBOX_GATEWAY : undefined),
+    sandboxCheckout: sandboxRuns,
   };
 }

@@ -1,5 +1,6 @@
 import type { Response } from "express";
 import { z } from "zod";
+import { resumeWaitingCalls } from "../../../../shared/accounts/block-account.ts";
 import { type AuditAction, recordAudit } from "../../../../shared/audit/audit-log.ts";
 import { findInvoices } from "../../../../shared/billing/invoices.ts";
 import type { AccountRow } from "../../../../shared/db/repositories/accounts.repository.ts";
@@ -9,7 +10,6 @@ import {
   cancelAccountDeletion,
   closeAccount,
   findAccountUsers,
-  findReceivedCalls,
   scheduleAccountDeletion,
   setProcessingBlocked,
 } from "../../../../shared/db/repositories/privacy.repository.ts";
@@ -17,7 +17,6 @@ import { findSources } from "../../../../shared/db/repositories/sources.reposito
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import type { Currency } from "../../../../shared/money/money.ts";
 import { deletionDueAt } from "../../../../shared/privacy/data-lifecycle.ts";
-import { probeCallJob } from "../../../../shared/queue/job-definitions.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, type AuthContext, defineRoute } from "../../http/route.ts";
 import { toInvoiceDto } from "../billing/invoices.routes.ts";
@@ -49,17 +48,9 @@ export function privacyRoutes(deps: ApiDeps): AnyRoute[] {
       details,
     });
 
-  /** Queues the calls that waited as `received` while processing was stopped. */
-  const resumeWaitingCalls = async (accountId: string) => {
-    const waiting = await findReceivedCalls(db, accountId);
-    const now = deps.clock();
-    for (const call of waiting) {
-      // A source's processing delay still holds (a repeat of a job already queued is harmless).
-      const startAfter = call.startAt > now ? call.startAt : undefined;
-      await deps.queue.send(probeCallJob, { accountId, callId: call.id }, { startAfter });
-    }
-    return waiting.length;
-  };
+  /** Queues the calls that waited while processing was stopped, in arrival order. */
+  const resumeWaiting = (accountId: string) =>
+    resumeWaitingCalls({ db, queue: deps.queue, clock: deps.clock }, accountId);
 
   return [
     defineRoute({
@@ -128,7 +119,7 @@ export function privacyRoutes(deps: ApiDeps): AnyRoute[] {
           await audit(tx, auth, req.ip, "account.deletion_cancel");
           return cancelled;
         });
-        await resumeWaitingCalls(auth.account.id);
+        await resumeWaiting(auth.account.id);
         return { status: 200, body: toDto(account) };
       },
     }),
@@ -162,7 +153,7 @@ export function privacyRoutes(deps: ApiDeps): AnyRoute[] {
           if (unblocked) await audit(tx, auth, req.ip, "account.processing_unblock");
           return unblocked;
         });
-        if (account) await resumeWaitingCalls(auth.account.id);
+        if (account) await resumeWaiting(auth.account.id);
         return { status: 200, body: toDto(account ?? auth.account) };
       },
     }),

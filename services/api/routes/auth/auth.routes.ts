@@ -11,16 +11,24 @@ import {
 } from "../../../../shared/db/repositories/accounts.repository.ts";
 import {
   clearLoginFailures,
+  deleteLoginFailure,
+  deleteRegistrationAttempt,
   loginFailureCounts,
   pruneLoginFailures,
   recordLoginFailure,
+  recordRegistrationAttempt,
   revokeUserSessions,
   setUserEmail,
   setUserPassword,
 } from "../../../../shared/db/repositories/users.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import { passwordProblem } from "../../../../shared/security/password-policy.ts";
-import { burnPasswordCheck, hashPassword, verifyPassword } from "../../../../shared/security/passwords.ts";
+import {
+  burnPasswordCheck,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from "../../../../shared/security/passwords.ts";
 import { hashToken, newToken } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -55,20 +63,42 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
     return token;
   };
 
-  /** 429 with Retry-After when the e-mail or the address has used up its failed attempts in the window. */
+  /**
+   * 429 with Retry-After when the e-mail or the address has used up its failed attempts in the window.
+   * The counts include this attempt (recorded as a failure before the check), so of N guesses sent at
+   * once no more than the limit get their password checked.
+   */
   const refuseWhenThrottled = async (email: string, ip: string, now: Date) => {
     const { loginMaxFailuresPerEmail, loginMaxFailuresPerAddress, loginFailureWindowSec } =
       deps.config.security;
     const windowMs = loginFailureWindowSec * 1000;
     const counts = await loginFailureCounts(db, { email, ip, since: new Date(now.getTime() - windowMs) });
     const blockedBy = [
-      counts.email.count >= loginMaxFailuresPerEmail ? counts.email.oldest : null,
-      counts.ip.count >= loginMaxFailuresPerAddress ? counts.ip.oldest : null,
+      counts.email.count > loginMaxFailuresPerEmail ? counts.email.oldest : null,
+      counts.ip.count > loginMaxFailuresPerAddress ? counts.ip.oldest : null,
     ].filter((d): d is Date => d !== null);
     if (blockedBy.length === 0) return;
     const until = Math.max(...blockedBy.map((d) => new Date(d).getTime() + windowMs));
     const retryAfter = Math.max(1, Math.ceil((until - now.getTime()) / 1000));
     throw new AppError("RATE_LIMITED", "Too many failed sign-in attempts; try again later.", {
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  };
+
+  /** The register throttle: at most REGISTER_MAX_PER_ADDRESS registrations per address per window. */
+  const refuseRegistrationFlood = async (ip: string, now: Date) => {
+    const { registerMaxPerAddress, registerWindowSec } = deps.config.security;
+    const windowMs = registerWindowSec * 1000;
+    const attempt = await recordRegistrationAttempt(db, {
+      ip,
+      at: now,
+      since: new Date(now.getTime() - windowMs),
+    });
+    if (attempt.count <= registerMaxPerAddress) return;
+    // A refused attempt does not count: the window ends as if it had not been made.
+    await deleteRegistrationAttempt(db, attempt.id);
+    const retryAfter = Math.max(1, Math.ceil((attempt.oldest.getTime() + windowMs - now.getTime()) / 1000));
+    throw new AppError("RATE_LIMITED", "Too many registrations from this address; try again later.", {
       headers: { "Retry-After": String(retryAfter) },
     });
   };
@@ -84,10 +114,17 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         201: { description: "Registered", schema: sessionDto },
         409: { description: "E-mail taken" },
+        429: { description: "Too many registrations from this address (Retry-After)" },
       },
-      handler: async ({ body }) => {
-        const passwordHash = await hashPassword(body.password);
+      handler: async ({ body, req }) => {
+        // Cheap checks first (the body's rules were checked on parsing): the throttle, then whether the
+        // e-mail is free; only then the deliberately expensive hash. API.md answers a taken e-mail 409.
         const now = deps.clock();
+        await refuseRegistrationFlood(clientAddress(req), now);
+        if (await findUserByEmail(db, body.email)) {
+          throw new AppError("CONFLICT", "An account with this e-mail already exists.");
+        }
+        const passwordHash = await hashPassword(body.password);
         const { user, account } = await db.transaction(async (tx) => {
           const account = await createAccount(tx, { company: body.company, currency: body.currency });
           const user = await createUser(tx, {
@@ -114,15 +151,22 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         200: { description: "Signed in", schema: sessionDto },
         401: { description: "Wrong credentials" },
+        403: { description: "The account is blocked by staff (ACCOUNT_BLOCKED)" },
         429: { description: "Too many failed attempts for this e-mail or address (Retry-After)" },
       },
       handler: async ({ body, req }) => {
         const ip = clientAddress(req);
         const now = deps.clock();
-        await refuseWhenThrottled(body.email, ip, now);
+        const windowMs = deps.config.security.loginFailureWindowSec * 1000;
+        // Counted as a failure until proven otherwise: recorded before the throttle's count.
+        const attemptId = await recordLoginFailure(db, { email: body.email, ip, at: now });
+        try {
+          await refuseWhenThrottled(body.email, ip, now);
+        } catch (error) {
+          await deleteLoginFailure(db, attemptId);
+          throw error;
+        }
         const fail = async () => {
-          await recordLoginFailure(db, { email: body.email, ip, at: now });
-          const windowMs = deps.config.security.loginFailureWindowSec * 1000;
           await pruneLoginFailures(db, { email: body.email, ip, before: new Date(now.getTime() - windowMs) });
           return new AppError("UNAUTHENTICATED", "Wrong e-mail or password.");
         };
@@ -134,7 +178,17 @@ export function authRoutes(deps: ApiDeps): AnyRoute[] {
         if (!(await verifyPassword(body.password, user.passwordHash))) throw await fail();
         const account = await getAccount(db, user.accountId);
         if (!account) throw await fail();
+        // The right password: this attempt was no failure (and, below, neither were the earlier ones).
+        await deleteLoginFailure(db, attemptId);
+        // Said only after the right password, so the block is no oracle for guessers.
+        if (account.status === "blocked") {
+          throw new AppError("ACCOUNT_BLOCKED", "This account is blocked by the service's staff.");
+        }
         await clearLoginFailures(db, body.email);
+        // A hash made with weaker parameters than today's is replaced while the password is at hand.
+        if (needsRehash(user.passwordHash)) {
+          await setUserPassword(db, user.id, await hashPassword(body.password));
+        }
         const token = await issueToken(user.id);
         return { status: 200, body: { token, user: toUserDto(user), account: toAccountDto(account) } };
       },

@@ -19,8 +19,8 @@ export const WEBHOOK_MAX_BYTES = 64 * 1024;
 
 export interface PaymentsRoutesDeps extends ApiDeps {
   gateways: Record<string, PaymentGateway>;
-  /** The gateway new card payments go through (a key of `gateways`). */
-  defaultGateway: string;
+  /** The gateway new card payments go through (a key of `gateways`); undefined when none runs here. */
+  defaultGateway: string | undefined;
 }
 
 const amountText = z
@@ -72,11 +72,19 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): AnyRoute[] {
       responses: {
         201: { description: "Pending payment", schema: startedPaymentDto },
         400: { description: "Not a valid amount (at most 10,000,000 per payment, 2 decimals)" },
-        503: { description: "The payment gateway is unavailable" },
+        503: {
+          description:
+            "No card gateway runs on this server (PAYMENT_GATEWAY_UNAVAILABLE): nothing is created",
+        },
       },
       handler: async ({ body, auth, log }) => {
-        const gateway = deps.gateways[deps.defaultGateway];
-        if (!gateway) throw new AppError("UNAVAILABLE", "Card payments are not configured on this server.");
+        const gateway = deps.defaultGateway ? deps.gateways[deps.defaultGateway] : undefined;
+        if (!gateway) {
+          throw new AppError(
+            "PAYMENT_GATEWAY_UNAVAILABLE",
+            "Card payments are not available on this server; top up by bank invoice instead.",
+          );
+        }
         const currency = auth.account.currency as Currency;
         const started = await startCardPayment(
           { db, gateway, clock: deps.clock, publicUrl: deps.config.publicUrl },

@@ -16,14 +16,15 @@ import { readRawBody } from "./payments.routes.ts";
 
 /**
  * The sandbox gateway's "payment page": it stands in for a real gateway's hosted page, so the whole
- * top-up flow (redirect, signed webhook, credit, back to billing) runs offline. Mounted only when the
- * sandbox gateway is (outside production, or PAYMENT_GATEWAY=sandbox); it moves no real money.
+ * top-up flow (redirect, signed webhook, credit, back to billing) runs offline. It signs on the
+ * visitor's behalf, i.e. credits money for free, so it is mounted only when `sandboxCheckout` says so
+ * and the sandbox gateway runs (outside production, or PAYMENT_GATEWAY=sandbox).
  */
 export function sandboxCheckoutRoutes(
   deps: ApiDeps & { gateways: Record<string, PaymentGateway> },
 ): AnyRoute[] {
   const sandbox = deps.gateways[SANDBOX_GATEWAY];
-  if (!sandbox) return [];
+  if (!deps.sandboxCheckout || !sandbox) return [];
   const db = deps.database.db;
   const params = z.object({ paymentId: z.string().min(1).max(100) });
 

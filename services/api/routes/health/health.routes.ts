@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { migrationsCurrent } from "../../../../shared/db/client.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
+import { metricsAccess } from "../../../../shared/observability/metrics-access.ts";
 import { runChecks } from "../../../../shared/runtime/infrastructure.ts";
 import { isShuttingDown } from "../../../../shared/runtime/process.ts";
 import type { ApiDeps } from "../../api-deps.ts";
@@ -50,11 +51,26 @@ export function healthRoutes(deps: ApiDeps): AnyRoute[] {
     defineRoute({
       method: "get",
       path: "/metrics",
-      summary: "Prometheus metrics.",
+      summary:
+        "Prometheus metrics: with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`; without it, not served in production.",
       tag: "health",
-      access: "public",
-      responses: { 200: { description: "Prometheus text format" } },
-      handler: async ({ res }) => {
+      access: "token",
+      responses: {
+        200: { description: "Prometheus text format" },
+        401: { description: "METRICS_TOKEN is set and the request does not carry it" },
+        404: { description: "Production without METRICS_TOKEN: not served" },
+      },
+      handler: async ({ req, res }) => {
+        const access = metricsAccess(
+          { env: deps.config.env, metricsToken: deps.config.security.metricsToken },
+          req.headers.authorization,
+        );
+        if (access === "not_served") throw new AppError("NOT_FOUND", "Not found.");
+        if (access === "unauthenticated") {
+          throw new AppError("UNAUTHENTICATED", "/metrics needs the metrics token.", {
+            headers: { "WWW-Authenticate": "Bearer" },
+          });
+        }
         res.setHeader("Content-Type", deps.metrics.registry.contentType);
         res.status(200).send(await deps.metrics.registry.metrics());
         return undefined;

@@ -10,6 +10,7 @@ import {
   claimInvitation,
   createInvitation,
   deleteAccountUser,
+  findOpenInvitation,
   getAccountUser,
   type InvitationRow,
   listAccountUsers,
@@ -241,17 +242,21 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
         409: { description: "The e-mail already has a user" },
       },
       handler: async ({ body, req }) => {
-        const passwordHash = await hashPassword(body.password);
         const now = deps.clock();
+        // Cheap checks first (an anonymous caller must not make us hash for nothing): the invitation is
+        // open and the password acceptable for its e-mail; then the hash; then the single-use claim.
+        const open = await findOpenInvitation(db, hashToken(body.token), now);
+        if (!open) throw new AppError("NOT_FOUND", "This invitation is unknown, used, revoked or expired.");
+        const problem = passwordProblem(body.password, open.email);
+        if (problem)
+          throw new AppError("VALIDATION_FAILED", problem, {
+            details: [{ path: "body.password", message: problem }],
+          });
+        const passwordHash = await hashPassword(body.password);
         const { user, account } = await db.transaction(async (tx) => {
           const invitation = await claimInvitation(tx, hashToken(body.token), now);
           if (!invitation)
             throw new AppError("NOT_FOUND", "This invitation is unknown, used, revoked or expired.");
-          const problem = passwordProblem(body.password, invitation.email);
-          if (problem)
-            throw new AppError("VALIDATION_FAILED", problem, {
-              details: [{ path: "body.password", message: problem }],
-            });
           const user = await createUser(tx, {
             accountId: invitation.accountId,
             email: invitation.email,
