@@ -20,8 +20,8 @@ export type SplitResult = { kind: "stereo"; left: string; right: string } | { ki
 export interface AudioTools {
   /**
    * Throws AppError MEDIA_UNREADABLE for anything that is not decodable audio with a positive duration
-   * (playlists, video and images included), MEDIA_DURATION_MISMATCH when the container's declared
-   * duration and the decoded one disagree. `durationSec` is the decoded duration: what is billed.
+   * (playlists, video and images, truncated files included), MEDIA_DURATION_MISMATCH when more audio
+   * decodes than the container declares. `durationSec` is the decoded duration: what is billed.
    */
   probe(filePath: string): Promise<ProbeResult>;
   /**

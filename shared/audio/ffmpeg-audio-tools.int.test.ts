@@ -107,11 +107,10 @@ describe("probe", () => {
   });
 
   it("rejects a WAV cut short in transit", async () => {
-    // Half of the call is missing: more than 2 s / 5 % short of its header, so a duration mismatch.
     const path = await truncate(call.path, join(dir, "cut.wav"), 0.5);
-    const err = await unreadable(tools.probe(path), "MEDIA_DURATION_MISMATCH");
+    const err = await unreadable(tools.probe(path));
     expect(err.message).toMatch(/truncated/i);
-    // Cut by less than that tolerance but more than the truncation slack: still refused as truncated.
+    // Cut by less than the 2 s / 5 % mismatch tolerance but more than the truncation slack: still refused.
     const bytes = await readFile(call.path);
     const slightly = join(dir, "cut-slightly.wav");
     await writeFile(slightly, bytes.subarray(0, bytes.length - 8000 * 4)); // 1 s short
@@ -119,10 +118,7 @@ describe("probe", () => {
   });
 
   it("rejects a WAV cut inside its header", async () => {
-    await unreadable(
-      tools.probe(await truncate(call.path, join(dir, "header-only.wav"), 0.00005)),
-      "MEDIA_DURATION_MISMATCH",
-    );
+    await unreadable(tools.probe(await truncate(call.path, join(dir, "header-only.wav"), 0.00005)));
   });
 
   it.each([
@@ -131,10 +127,7 @@ describe("probe", () => {
   ])("rejects a truncated %s", async (ext, codecArgs) => {
     const whole = join(dir, `whole.${ext}`);
     await run("ffmpeg", ["-v", "error", "-y", "-i", call.path, ...codecArgs, whole]);
-    await unreadable(
-      tools.probe(await truncate(whole, join(dir, `cut.${ext}`), 0.5)),
-      "MEDIA_DURATION_MISMATCH",
-    );
+    await unreadable(tools.probe(await truncate(whole, join(dir, `cut.${ext}`), 0.5)));
   });
 
   it("rejects a file with no audio stream", async () => {

@@ -44,7 +44,8 @@ export const TRUNCATION_MAX_SHORTFALL_RATIO = 0.02;
 /**
  * Billing follows the audio that decodes (PRODUCT.md): a container whose declared duration differs from
  * the decoded one by more than max(DURATION_MISMATCH_MIN_SEC, DURATION_MISMATCH_RATIO × decoded) is
- * refused with MEDIA_DURATION_MISMATCH, in either direction.
+ * refused: MEDIA_DURATION_MISMATCH when more decodes than declared, MEDIA_UNREADABLE (truncated, with
+ * the tighter truncation slack below) when less does.
  */
 export const DURATION_MISMATCH_MIN_SEC = 2;
 export const DURATION_MISMATCH_RATIO = 0.05;
@@ -148,19 +149,20 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       const decodedSec = decoded.decodedSec;
       if (!(decodedSec > 0)) throw unreadable("The recording contains no decodable audio.", { filePath });
       const context = { filePath, declaredSec, decodedSec };
-      if (isDurationMismatch(declaredSec, decodedSec)) {
-        throw new AppError(
-          "MEDIA_DURATION_MISMATCH",
-          decodedSec < declaredSec
-            ? `The recording is truncated: only ${decodedSec.toFixed(1)} s of the ${declaredSec.toFixed(1)} s its header declares could be decoded.`
-            : `The recording decodes to ${decodedSec.toFixed(1)} s but its header declares ${declaredSec.toFixed(1)} s; a file whose declared and decoded lengths disagree is refused.`,
-          { context },
-        );
-      }
+      // Shorter than declared: cut short in transit, unreadable audio (PRODUCT.md step 2), refused with
+      // the tighter truncation slack. Longer than declared: the container lies about its length, which
+      // would bill minutes it does not hold (PRODUCT.md "Billing follows the audio that decodes").
       if (isTruncated(declaredSec, decodedSec)) {
         throw unreadable(
           `The recording is truncated: only ${decodedSec.toFixed(1)} s of ${declaredSec.toFixed(1)} s could be decoded.`,
           context,
+        );
+      }
+      if (isDurationMismatch(declaredSec, decodedSec)) {
+        throw new AppError(
+          "MEDIA_DURATION_MISMATCH",
+          `The recording decodes to ${decodedSec.toFixed(1)} s but its header declares ${declaredSec.toFixed(1)} s; a file whose declared and decoded lengths disagree by more than ${DURATION_MISMATCH_MIN_SEC} s or ${DURATION_MISMATCH_RATIO * 100} % is refused.`,
+          { context },
         );
       }
       // Billing follows the audio that decodes, never the container's claim (PRODUCT.md).

@@ -23,7 +23,7 @@ export const errorCodes = {
   MEDIA_UNREADABLE: 422,
   /** The recording is longer than the account's limit. */
   MEDIA_TOO_LONG: 422,
-  /** The container's declared duration and the audio that decodes differ by more than 2 s or 5 %. */
+  /** More audio decodes than the container declares, by more than 2 s or 5 % (PRODUCT.md "Billing follows the audio that decodes"). */
   MEDIA_DURATION_MISMATCH: 422,
   /** A payment gateway's notification names an amount or currency other than the payment's; nothing is credited. */
   PAYMENT_MISMATCH: 422,
