@@ -103,7 +103,9 @@ try {
     for (let r = 0; r < rounds; r++) {
       const outDir = await fs.mkdtemp(path.join(dir, `${name}-${r}-`));
       const probe = await measure(() => audio.probe(file));
-      const split = await measure(() => audio.split(file, probe.value.channels, outDir));
+      const split = await measure(() =>
+        audio.split(file, probe.value.channels, outDir, probe.value.durationSec),
+      );
       if (split.value.kind !== "stereo") throw new Error("expected a two-channel split");
       const { left, right } = split.value;
       const durationSec = probe.value.durationSec;

@@ -1,7 +1,7 @@
 /** The one ffmpeg/ffprobe seam (fluent-ffmpeg is imported only under shared/audio). */
 
 export interface ProbeResult {
-  /** Seconds, as ffprobe reports for the container/stream. */
+  /** Seconds of audio that decode (never the container's claim): what the call is billed for. */
   durationSec: number;
   channels: number;
   sampleRate: number;
@@ -18,13 +18,17 @@ export interface SpeechInterval {
 export type SplitResult = { kind: "stereo"; left: string; right: string } | { kind: "mono"; mono: string };
 
 export interface AudioTools {
-  /** Throws AppError MEDIA_UNREADABLE for anything that is not decodable audio with a positive duration. */
+  /**
+   * Throws AppError MEDIA_UNREADABLE for anything that is not decodable audio with a positive duration
+   * (playlists, video and images, truncated files included), MEDIA_DURATION_MISMATCH when more audio
+   * decodes than the container declares. `durationSec` is the decoded duration: what is billed.
+   */
   probe(filePath: string): Promise<ProbeResult>;
   /**
    * Writes 16 kHz mono PCM WAV files into outDir: one per channel for 2+ channel input (first two
-   * channels), one for mono input. Returns their paths.
+   * channels), one for mono input, each at most `maxSec` long (the billed duration). Returns their paths.
    */
-  split(filePath: string, channels: number, outDir: string): Promise<SplitResult>;
+  split(filePath: string, channels: number, outDir: string, maxSec: number): Promise<SplitResult>;
   /** Speech intervals of a mono file from ffmpeg silencedetect (speech = not silence). */
   speechIntervals(monoWavPath: string, durationSec: number): Promise<SpeechInterval[]>;
   /**

@@ -10,6 +10,14 @@ import {
   synthesizeCall,
   synthesizeMono,
 } from "../../scripts/fixtures/synthesize-call.ts";
+import {
+  concatScriptOf,
+  hlsPlaylistOf,
+  lyingMatroska,
+  transportStream,
+  videoWithAudio,
+  wavWithTwoDataChunks,
+} from "../../test/harness/lying-media.ts";
 import { computeConversationMetrics } from "../analytics/conversation-metrics.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { SpeechInterval } from "./audio-tools.ts";
@@ -33,13 +41,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function unreadable(promise: Promise<unknown>): Promise<AppError> {
+async function unreadable(
+  promise: Promise<unknown>,
+  code: "MEDIA_UNREADABLE" | "MEDIA_DURATION_MISMATCH" = "MEDIA_UNREADABLE",
+): Promise<AppError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe("MEDIA_UNREADABLE");
+  expect((err as AppError).code).toBe(code);
   return err as AppError;
 }
 
@@ -99,6 +110,11 @@ describe("probe", () => {
     const path = await truncate(call.path, join(dir, "cut.wav"), 0.5);
     const err = await unreadable(tools.probe(path));
     expect(err.message).toMatch(/truncated/i);
+    // Cut by less than the 2 s / 5 % mismatch tolerance but more than the truncation slack: still refused.
+    const bytes = await readFile(call.path);
+    const slightly = join(dir, "cut-slightly.wav");
+    await writeFile(slightly, bytes.subarray(0, bytes.length - 8000 * 4)); // 1 s short
+    expect((await unreadable(tools.probe(slightly))).message).toMatch(/truncated/i);
   });
 
   it("rejects a WAV cut inside its header", async () => {
@@ -129,7 +145,7 @@ describe("probe", () => {
       path,
     ]);
     const err = await unreadable(tools.probe(path));
-    expect(err.message).toMatch(/no audio/i);
+    expect(err.message).toMatch(/not an accepted audio format/i);
   });
 
   it("does not blame the file when ffprobe or ffmpeg itself is missing", async () => {
@@ -154,11 +170,87 @@ describe("probe", () => {
   });
 });
 
+describe("probe: what is billed is what decodes (PRODUCT.md)", () => {
+  it("refuses a Matroska file whose Segment Duration says 0.5 s but which decodes to 120 s", async () => {
+    const path = await lyingMatroska(join(dir, "lie.mkv"), 120, 0.5);
+    const err = await unreadable(tools.probe(path), "MEDIA_DURATION_MISMATCH");
+    expect(err.message).toMatch(/120\.0 s.*0\.5 s/);
+  });
+
+  it("bills the decoded length when the container's claim is off by less than the tolerance", async () => {
+    const path = await lyingMatroska(join(dir, "close.mkv"), 30, 29);
+    const probe = await tools.probe(path);
+    expect(Math.abs(probe.durationSec - 30)).toBeLessThan(0.1);
+  });
+
+  it("measures a WAV with two data chunks by all that decodes, never the first chunk's header alone", async () => {
+    const path = join(dir, "two-data.wav");
+    await writeFile(path, wavWithTwoDataChunks(0.5, 30));
+    const probe = await tools.probe(path).catch((e: unknown) => e);
+    // ffmpeg plays the chunk its header scan settles on: either way, 0.5 s is never what is billed.
+    if (probe instanceof AppError) expect(probe.code).toBe("MEDIA_DURATION_MISMATCH");
+    else expect((probe as { durationSec: number }).durationSec).toBeGreaterThanOrEqual(29.9);
+  });
+});
+
+describe("probe: only audio files, opened by the accepted demuxers, reading nothing else", () => {
+  it("refuses an HLS playlist naming a local file, without decoding that file", async () => {
+    const segment = await transportStream(join(dir, "private.ts"), 3);
+    const path = join(dir, "playlist-upload");
+    await writeFile(path, hlsPlaylistOf(segment, 3));
+    const err = await unreadable(tools.probe(path));
+    expect(err.message).toMatch(/not an accepted audio format/i);
+    await unreadable(tools.split(path, 1, join(dir), 3));
+  });
+
+  it("refuses a concat script naming a local file", async () => {
+    const wav = join(dir, "local.wav");
+    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=2", wav]);
+    const path = join(dir, "concat-upload");
+    await writeFile(path, concatScriptOf("local.wav"));
+    const err = await unreadable(tools.probe(path));
+    expect(err.message).toMatch(/not an accepted audio format/i);
+  });
+
+  it("refuses a video file with a sound track, and an image", async () => {
+    const video = await videoWithAudio(join(dir, "clip.mp4"), 2);
+    expect((await unreadable(tools.probe(video))).message).toMatch(/video/i);
+    const png = join(dir, "image-upload");
+    await run("ffmpeg", [
+      ...["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=16x16", "-frames:v", "1"],
+      ...["-f", "image2", "-c:v", "png", png],
+    ]);
+    await unreadable(tools.probe(png));
+  });
+
+  it("still reads an MP3 with a cover picture", async () => {
+    const cover = join(dir, "cover.png");
+    await run("ffmpeg", [
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=red:s=16x16",
+      "-frames:v",
+      "1",
+      cover,
+    ]);
+    const mp3 = join(dir, "with-cover.mp3");
+    await run("ffmpeg", [
+      ...["-v", "error", "-y", "-i", call.path, "-i", cover, "-map", "0:a", "-map", "1:v"],
+      ...["-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", mp3],
+    ]);
+    expect((await tools.probe(mp3)).channels).toBe(2);
+  });
+});
+
 describe("split", () => {
   it("writes the two channels as 16 kHz mono PCM WAVs", async () => {
     const out = join(dir, "split-stereo");
     await mkdir(out);
-    const split = await tools.split(call.path, 2, out);
+    const split = await tools.split(call.path, 2, out, call.durationSec);
     expect(split).toEqual({ kind: "stereo", left: join(out, "left.wav"), right: join(out, "right.wav") });
     if (split.kind !== "stereo") return;
     for (const path of [split.left, split.right]) {
@@ -182,7 +274,7 @@ describe("split", () => {
     expect(probe.channels).toBe(1);
     const out = join(dir, "split-mono");
     await mkdir(out);
-    const split = await tools.split(mono.path, 1, out);
+    const split = await tools.split(mono.path, 1, out, mono.durationSec);
     expect(split).toEqual({ kind: "mono", mono: join(out, "mono.wav") });
     if (split.kind !== "mono") return;
     const track = await tools.probe(split.mono);
@@ -190,12 +282,24 @@ describe("split", () => {
     expect(Math.abs(track.durationSec - mono.durationSec)).toBeLessThan(0.1);
   });
 
+  it("writes at most maxSec (the billed duration) whatever the input holds", async () => {
+    const long = join(dir, "long-for-split.mkv");
+    await lyingMatroska(long, 20, 20);
+    const out = join(dir, "split-bounded");
+    await mkdir(out);
+    const split = await tools.split(long, 2, out, 3);
+    if (split.kind !== "stereo") throw new Error("expected a stereo split");
+    for (const side of [split.left, split.right]) {
+      expect(Math.abs((await tools.probe(side)).durationSec - 3)).toBeLessThan(0.05);
+    }
+  });
+
   it("rejects input ffmpeg cannot decode", async () => {
     const path = join(dir, "garbage.wav");
     await writeFile(path, Buffer.from("RIFF\u0000\u0000\u0000\u0000garbage garbage garbage"));
     const out = join(dir, "split-garbage");
     await mkdir(out);
-    await unreadable(tools.split(path, 2, out));
+    await unreadable(tools.split(path, 2, out, 10));
   });
 });
 
@@ -206,7 +310,7 @@ describe("speechIntervals", () => {
   beforeAll(async () => {
     const out = join(dir, "split-speech");
     await mkdir(out);
-    const split = await tools.split(call.path, 2, out);
+    const split = await tools.split(call.path, 2, out, call.durationSec);
     if (split.kind !== "stereo") throw new Error("expected a stereo split");
     [left, right] = await Promise.all([
       tools.speechIntervals(split.left, call.durationSec),
@@ -217,7 +321,7 @@ describe("speechIntervals", () => {
   it("gives from the split's own pass exactly what decoding the written file again gives", async () => {
     const out = join(dir, "split-speech-again");
     await mkdir(out);
-    const split = await tools.split(call.path, 2, out);
+    const split = await tools.split(call.path, 2, out, call.durationSec);
     if (split.kind !== "stereo") throw new Error("expected a stereo split");
     // A fresh instance has no results of a split: it runs silencedetect on the file.
     const decoded = createFfmpegAudioTools();
@@ -294,7 +398,7 @@ describe("speechIntervals", () => {
     );
     const out = join(dir, "split-interruption");
     await mkdir(out);
-    const split = await tools.split(overlapping.path, 2, out);
+    const split = await tools.split(overlapping.path, 2, out, overlapping.durationSec);
     if (split.kind !== "stereo") throw new Error("expected a stereo split");
     const metrics = computeConversationMetrics({
       operator: await tools.speechIntervals(split.left, overlapping.durationSec),

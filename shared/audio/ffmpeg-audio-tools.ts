@@ -41,6 +41,36 @@ export const SPLIT_SAMPLE_RATE = 16_000;
  */
 export const TRUNCATION_MIN_SHORTFALL_SEC = 0.5;
 export const TRUNCATION_MAX_SHORTFALL_RATIO = 0.02;
+/**
+ * Billing follows the audio that decodes (PRODUCT.md): a container whose declared duration differs from
+ * the decoded one by more than max(DURATION_MISMATCH_MIN_SEC, DURATION_MISMATCH_RATIO × decoded) is
+ * refused: MEDIA_DURATION_MISMATCH when more decodes than declared, MEDIA_UNREADABLE (truncated, with
+ * the tighter truncation slack below) when less does.
+ */
+export const DURATION_MISMATCH_MIN_SEC = 2;
+export const DURATION_MISMATCH_RATIO = 0.05;
+/**
+ * The only demuxers ffmpeg/ffprobe may open on uploaded bytes (`-format_whitelist`): audio containers
+ * telephony sends. Playlists and scripts that name other files or URLs (hls, concat, …), images and
+ * everything else are refused before ffmpeg reads a byte past the probe. `mov` covers M4A/MP4 audio and
+ * `matroska` covers WebM/MKA; files in them that carry video are refused by probe().
+ */
+export const ACCEPTED_DEMUXERS = [
+  "wav",
+  "w64",
+  "mp3",
+  "ogg",
+  "flac",
+  "mov",
+  "matroska",
+  "aac",
+  "amr",
+  "au",
+  "aiff",
+  "caf",
+] as const;
+/** Every ffmpeg/ffprobe run: local files only (no network, no pipes), and only the demuxers above. */
+export const INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", ACCEPTED_DEMUXERS.join(",")];
 const DEFAULT_PROCESS_TIMEOUT_SEC = 900;
 /** How much of a file's head is read to find a RIFF/WAVE data chunk header. */
 const WAV_HEADER_READ_BYTES = 64 * 1024;
@@ -83,7 +113,9 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
   };
   const command = async (input: string): Promise<FfmpegCommand> =>
     // stdoutLines 0 = keep all stderr lines: silencedetect can print thousands on a long call.
-    pinBinaryPaths(ffmpeg(input, { stdoutLines: 0, timeout: timeoutSec }), await binaries());
+    pinBinaryPaths(ffmpeg(input, { stdoutLines: 0, timeout: timeoutSec }), await binaries()).inputOptions(
+      INPUT_GUARD,
+    );
 
   return {
     async probe(filePath: string): Promise<ProbeResult> {
@@ -95,6 +127,10 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       });
       const stream = data.streams.find((s) => s.codec_type === "audio");
       if (!stream) throw unreadable("The file contains no audio.", { filePath });
+      // A cover picture (MP3/M4A artwork) is not video; any other picture stream is.
+      if (data.streams.some((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1)) {
+        throw unreadable("The file contains video; only audio recordings are accepted.", { filePath });
+      }
 
       const channels = positive(stream.channels);
       const sampleRate = positive(stream.sample_rate);
@@ -110,16 +146,27 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       const trustedContainerSec = decoded.durationEstimated ? undefined : containerSec;
       const declaredSec = Math.max(trustedContainerSec ?? 0, wavDeclaredSec ?? 0);
 
-      if (!(decoded.decodedSec > 0))
-        throw unreadable("The recording contains no decodable audio.", { filePath });
-      if (isTruncated(declaredSec, decoded.decodedSec)) {
+      const decodedSec = decoded.decodedSec;
+      if (!(decodedSec > 0)) throw unreadable("The recording contains no decodable audio.", { filePath });
+      const context = { filePath, declaredSec, decodedSec };
+      // Shorter than declared: cut short in transit, unreadable audio (PRODUCT.md step 2), refused with
+      // the tighter truncation slack. Longer than declared: the container lies about its length, which
+      // would bill minutes it does not hold (PRODUCT.md "Billing follows the audio that decodes").
+      if (isTruncated(declaredSec, decodedSec)) {
         throw unreadable(
-          `The recording is truncated: only ${decoded.decodedSec.toFixed(1)} s of ${declaredSec.toFixed(1)} s could be decoded.`,
-          { filePath, declaredSec, decodedSec: decoded.decodedSec },
+          `The recording is truncated: only ${decodedSec.toFixed(1)} s of ${declaredSec.toFixed(1)} s could be decoded.`,
+          context,
         );
       }
-      const durationSec = trustedContainerSec ?? decoded.decodedSec;
-      if (!(durationSec > 0)) throw unreadable("The recording has no duration.", { filePath });
+      if (isDurationMismatch(declaredSec, decodedSec)) {
+        throw new AppError(
+          "MEDIA_DURATION_MISMATCH",
+          `The recording decodes to ${decodedSec.toFixed(1)} s but its header declares ${declaredSec.toFixed(1)} s; a file whose declared and decoded lengths disagree by more than ${DURATION_MISMATCH_MIN_SEC} s or ${DURATION_MISMATCH_RATIO * 100} % is refused.`,
+          { context },
+        );
+      }
+      // Billing follows the audio that decodes, never the container's claim (PRODUCT.md).
+      const durationSec = decodedSec;
 
       return {
         durationSec,
@@ -130,8 +177,23 @@ export function createFfmpegAudioTools(options: FfmpegAudioToolsOptions = {}): A
       };
     },
 
-    async split(filePath: string, channels: number, outDir: string): Promise<SplitResult> {
-      const pcm = ["-ar", String(SPLIT_SAMPLE_RATE), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav"];
+    async split(filePath: string, channels: number, outDir: string, maxSec: number): Promise<SplitResult> {
+      if (!(Number.isFinite(maxSec) && maxSec > 0)) {
+        throw new AppError("INTERNAL", `Cannot split a recording to ${maxSec} s.`, { context: { filePath } });
+      }
+      // -t per output: nothing past the billed duration is written, transcribed or measured.
+      const pcm = [
+        "-t",
+        seconds(maxSec),
+        "-ar",
+        String(SPLIT_SAMPLE_RATE),
+        "-ac",
+        "1",
+        "-c:a",
+        "pcm_s16le",
+        "-f",
+        "wav",
+      ];
       const cmd = await command(filePath);
       let result: SplitResult;
       const detected: string[] = [];
@@ -312,6 +374,16 @@ export function declaredWavDuration(head: Uint8Array): number | undefined {
   return undefined;
 }
 
+/**
+ * True when a declared duration and the decoded one differ by more than
+ * max(DURATION_MISMATCH_MIN_SEC, DURATION_MISMATCH_RATIO × decoded), either way round.
+ */
+export function isDurationMismatch(declaredSec: number, decodedSec: number): boolean {
+  if (!(declaredSec > 0)) return false;
+  const tolerance = Math.max(DURATION_MISMATCH_MIN_SEC, DURATION_MISMATCH_RATIO * decodedSec);
+  return Math.abs(declaredSec - decodedSec) > tolerance;
+}
+
 export function isTruncated(declaredSec: number, decodedSec: number): boolean {
   if (!(declaredSec > 0)) return false;
   const slack = Math.max(TRUNCATION_MIN_SHORTFALL_SEC, TRUNCATION_MAX_SHORTFALL_RATIO * declaredSec);
@@ -427,7 +499,8 @@ function pinBinaryPaths(cmd: FfmpegCommand, binaries: Binaries): FfmpegCommand {
 
 function ffprobe(cmd: FfmpegCommand): Promise<FfprobeData> {
   return new Promise((resolve, reject) => {
-    cmd.ffprobe(0, ["-hide_banner"], (err: unknown, data: FfprobeData) => {
+    // fluent-ffmpeg passes only these options to ffprobe (not the command's input options).
+    cmd.ffprobe(0, ["-hide_banner", ...INPUT_GUARD], (err: unknown, data: FfprobeData) => {
       if (err) reject(err);
       else resolve(data);
     });
@@ -472,6 +545,13 @@ function toolFailure(err: unknown, message: string, context: Record<string, unkn
       retryable: true,
       context,
     });
+  }
+  if (/not on whitelist/i.test(detail)) {
+    return unreadable(
+      `The file is not an accepted audio format (${ACCEPTED_DEMUXERS.join(", ")}): playlists, scripts, video and images are refused.`,
+      { ...context, reason: lastLines(detail) },
+      err,
+    );
   }
   return unreadable(message, { ...context, reason: lastLines(detail) }, err);
 }

@@ -57,4 +57,17 @@ describe("readCompleteWav", () => {
     liar.writeUInt32LE(999, 28); // byte rate inconsistent with the format
     expect(check(liar)).toBeUndefined();
   });
+
+  it("leaves a WAV with anything after its data chunk (a second data chunk, 120 s) to the full check", () => {
+    const first = wav({ dataBytes: 16000 }); // 0.5 s declared by the first chunk
+    const second = Buffer.alloc(8 + 120 * 32000);
+    second.write("data", 0);
+    second.writeUInt32LE(120 * 32000, 4);
+    const twoChunks = Buffer.concat([first, second]);
+    twoChunks.writeUInt32LE(twoChunks.length - 8, 4);
+    expect(readCompleteWav(twoChunks.subarray(0, 64 * 1024), twoChunks.length)).toBeUndefined();
+    // A pad byte after an odd-sized data chunk is still the end of the file.
+    const odd = wav({ format: 6, bits: 8, channels: 1, dataBytes: 8001 });
+    expect(check(Buffer.concat([odd, Buffer.alloc(1)]))).toMatchObject({ codec: "alaw" });
+  });
 });

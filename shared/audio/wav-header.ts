@@ -14,7 +14,8 @@ const HEAD_BYTES = 64 * 1024;
 /**
  * The cheap acceptance check for uncompressed WAV (PCM, A-law, μ-law): every byte sequence is valid
  * sample data for these codecs, so a RIFF/WAVE file whose `fmt ` chunk is sane and whose `data` chunk is
- * non-empty and entirely present in the file decodes completely: no ffmpeg run is needed to prove it.
+ * non-empty, entirely present and the last thing in the file decodes completely to exactly its length: no
+ * ffmpeg run is needed to prove it.
  * Anything else (compressed formats, odd or inconsistent headers, a data chunk cut short) returns
  * undefined and goes through the full ffprobe + decode check.
  */
@@ -51,6 +52,9 @@ export function readCompleteWav(head: Uint8Array, fileBytes: number): WavFacts |
       if (!fmt || size === 0 || size === 0xffffffff || size < fmt.blockAlign) return undefined;
       // The whole data chunk must be in the file: a shorter file is truncated (the full check says so).
       if (offset + 8 + size > fileBytes) return undefined;
+      // And it must be the file's last chunk: ffmpeg plays a second `data` chunk too, so anything after
+      // the first one (another data chunk, metadata, junk) gets the full decode check instead.
+      if (offset + 8 + size + (size % 2) < fileBytes) return undefined;
       const frames = Math.floor(size / fmt.blockAlign);
       return {
         durationSec: frames / fmt.sampleRate,

@@ -23,6 +23,8 @@ export const errorCodes = {
   MEDIA_UNREADABLE: 422,
   /** The recording is longer than the account's limit. */
   MEDIA_TOO_LONG: 422,
+  /** More audio decodes than the container declares, by more than 2 s or 5 % (PRODUCT.md "Billing follows the audio that decodes"). */
+  MEDIA_DURATION_MISMATCH: 422,
   /** A payment gateway's notification names an amount or currency other than the payment's; nothing is credited. */
   PAYMENT_MISMATCH: 422,
   /** A refund would take the payment's refunds above the amount originally paid. */

@@ -1,11 +1,17 @@
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { createWriteStream } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AppError } from "../errors/app-error.ts";
+import {
+  isPrivateAddress,
+  literalAddress,
+  PrivateAddressError,
+  publicOnlyLookup,
+} from "../security/public-address.ts";
+
+export { isPrivateAddress };
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -19,45 +25,6 @@ export interface DownloadOptions {
   retries?: number;
   /** First backoff delay; doubles each retry (default 250 ms). */
   retryBaseMs?: number;
-}
-
-// Separate lists: node's BlockList matches IPv4 addresses against IPv4-mapped IPv6 subnets, so a single
-// list holding ::ffff:0:0/96 would call every IPv4 address private.
-const privateV4 = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const) {
-  privateV4.addSubnet(net, prefix, "ipv4");
-}
-const privateV6 = new BlockList();
-for (const [net, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const) {
-  privateV6.addSubnet(net, prefix, "ipv6");
-}
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  if (family === 4) return privateV4.check(address, "ipv4");
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return privateV4.check(mapped[1]!, "ipv4");
-  // Other IPv4-mapped/compatible spellings (::ffff:7f00:1) are refused rather than decoded.
-  if (/^::ffff:/i.test(address) || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/i.test(address)) return true;
-  return privateV6.check(address, "ipv6");
 }
 
 /**
@@ -100,8 +67,8 @@ async function downloadOnce(
   let current = start;
   for (let hop = 0; ; hop++) {
     if (!options.allowPrivateAddresses) {
-      const host = current.hostname.replace(/^\[|\]$/g, "");
-      if (isIP(host) && (options.isBlocked ?? isPrivateAddress)(host)) throw privateAddressError();
+      const literal = literalAddress(current);
+      if (literal && (options.isBlocked ?? isPrivateAddress)(literal)) throw privateAddressError();
     }
     const response = await request(current, options, signal);
     const status = response.statusCode ?? 0;
@@ -154,28 +121,6 @@ function request(url: URL, options: DownloadOptions, signal: AbortSignal): Promi
     req.on("response", resolve);
     req.on("error", reject);
   });
-}
-
-/** A dns.lookup that fails for private, loopback and link-local answers: used for every connection. */
-const publicOnlyLookup =
-  (isBlocked: (address: string) => boolean): LookupFunction =>
-  (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, "", 0);
-      const list = addresses as LookupAddress[];
-      if (list.length === 0 || list.some((a) => isBlocked(a.address))) {
-        return callback(new PrivateAddressError(), "", 0);
-      }
-      if ((options as { all?: boolean }).all) {
-        (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
-      } else callback(null, list[0]!.address, list[0]!.family);
-    });
-  };
-
-class PrivateAddressError extends Error {
-  constructor() {
-    super("private address");
-  }
 }
 
 function privateAddressError(): AppError {

@@ -4,10 +4,12 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startApi } from "../../services/api/main.ts";
+import { pullDeps } from "../../services/ingestion/main.ts";
 import { pipelineDeps } from "../../services/pipeline/main.ts";
 import { startPipelineWorkers } from "../../services/pipeline/pipeline-worker.ts";
 import { type Config, loadConfig } from "../../shared/config/config.ts";
 import type { Database } from "../../shared/db/client.ts";
+import { runPullSources } from "../../shared/ingest/pull-sources.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createAppMetrics } from "../../shared/observability/metrics.ts";
 import { ensureBucket } from "../../shared/providers/storage/s3-object-storage.ts";
@@ -23,6 +25,8 @@ export interface TestApp {
   database: Database;
   /** E-mails the app sent (an SMTP server on loopback on "postgres"; none on "pglite", which writes an outbox). */
   mail: TestSmtpServer | undefined;
+  /** One `pull-sources` run as the ingestion service does it (`npm run job -- pull-sources`), same config. */
+  pullSources(): ReturnType<typeof runPullSources>;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,7 @@ export async function startTestApp(
     config,
     database: testDb.database,
     mail,
+    pullSources: () => runPullSources(pullDeps(config, infra, logger)),
     async close() {
       await api.close();
       await infra.close();

@@ -1,4 +1,6 @@
 import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -213,6 +215,34 @@ describe("pull sources (http_pull, s3_pull, zadarma) on postgres", () => {
       expect(await externalIds(good.id)).toEqual(["ok-1"]);
     });
 
+    it("stops reading a feed answer past 4 MiB while it streams: SOURCE_UNAVAILABLE, nothing taken", async () => {
+      let sent = 0;
+      const huge = http.createServer((_req, res) => {
+        // No Content-Length: the size is only known by counting; 64 KiB chunks, 16 MiB in all.
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"items":[],"pad":"');
+        const chunk = "x".repeat(64 * 1024);
+        const more = () => {
+          while (sent < 16 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", more);
+          }
+          res.end('"}');
+        };
+        more();
+      });
+      await new Promise<void>((r) => huge.listen(0, "127.0.0.1", r));
+      servers.push({ close: () => new Promise<void>((r) => huge.close(() => r())) });
+      const source = await newSource("http_pull", {
+        url: `http://127.0.0.1:${(huge.address() as AddressInfo).port}/calls`,
+        since: SINCE,
+      });
+      const run = await runOnly([source.id]);
+      expect(run.results[0]?.error).toMatchObject({ code: "SOURCE_UNAVAILABLE" });
+      expect((await sourceRow(source)).lastPullErrorMessage).toMatch(/larger than 4 MiB/);
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    });
+
     it("two runs at once never pull a source twice: each call is created once", async () => {
       feed.calls.splice(0, feed.calls.length, ...feedCalls("p", 3));
       const a = await newSource("http_pull", {
@@ -393,6 +423,44 @@ describe("pull sources (http_pull, s3_pull, zadarma) on postgres", () => {
       );
       expect(row).toMatchObject({ client_phone: "+77015550000", operator_external_id: "7001" });
       expect(new Date(row!.started_at).toISOString()).toBe("2026-02-03T10:15:00.000Z");
+    });
+
+    it("runs fileNamePattern in linear time: a catastrophic-backtracking pattern cannot stall the worker", async () => {
+      // (a+)+$ on "aaa…ab" takes 2^n steps in a backtracking engine: with n = 60 it would never finish.
+      const evilName = `${"a".repeat(60)}b.wav`;
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `redos/${evilName}`, Body: "x" }));
+      const source = await newSource("s3_pull", {
+        ...base(),
+        prefix: "redos/",
+        metadata: "filename",
+        fileNamePattern: "^(?<externalId>(a+)+)$",
+      });
+      const started = performance.now();
+      const run = await runOnly([source.id]);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(run.results[0]).toMatchObject({ accepted: 0, failed: 1 });
+      // Look-arounds and back-references (what RE2 cannot run in linear time) are refused at create time.
+      for (const fileNamePattern of ["^(?<externalId>\\d+)(?=_)", "^(?<externalId>(\\d)\\2+)"]) {
+        expect(() =>
+          sealPullConfig(
+            "s3_pull",
+            { ...base(), metadata: "filename", fileNamePattern },
+            APP_SECRET,
+            new Date(),
+          ),
+        ).toThrow(/invalid/);
+      }
+    });
+
+    it("refuses a sidecar over 64 KiB without reading it whole", async () => {
+      const body = await fs.readFile(wav);
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: "bigside/call-1.wav", Body: body }));
+      const big = JSON.stringify({ externalId: "big-1", pad: "x".repeat(8 * 1024 * 1024) });
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: "bigside/call-1.json", Body: big }));
+      const source = await newSource("s3_pull", { ...base(), prefix: "bigside/" });
+      const run = await runOnly([source.id]);
+      expect(run.results[0]).toMatchObject({ accepted: 0, failed: 1 });
+      expect((await sourceRow(source)).lastPullErrorMessage).toMatch(/sidecar/);
     });
 
     it("wrong credentials are SOURCE_AUTH_FAILED", async () => {

@@ -39,7 +39,8 @@ export async function transcribeCall(
   const { metrics, transcript } = await withScratchDir(deps.tmpDir, async (dir) => {
     const original = path.join(dir, "recording");
     await lap("download", () => deps.storage.download(call.recordingKey!, original));
-    const split = await lap("split", () => deps.audio.split(original, call.channels ?? 1, dir));
+    // Nothing past the billed (decoded) duration is split, measured or transcribed.
+    const split = await lap("split", () => deps.audio.split(original, call.channels ?? 1, dir, durationSec));
 
     if (split.kind === "mono") {
       const result = await lap("transcribe", () =>

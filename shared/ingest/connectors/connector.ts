@@ -1,5 +1,13 @@
+import http, { type IncomingMessage } from "node:http";
+import https from "node:https";
 import { z } from "zod";
-import { AppError } from "../../errors/app-error.ts";
+import { AppError, isAppError } from "../../errors/app-error.ts";
+import {
+  isPrivateAddress,
+  literalAddress,
+  PrivateAddressError,
+  publicOnlyLookup,
+} from "../../security/public-address.ts";
 import type { CallMetadata } from "../call-metadata.ts";
 import type { DownloadOptions } from "../download-recording.ts";
 
@@ -43,32 +51,91 @@ export const sourceAuthFailed = (what: string, status?: number) =>
     `${what} refused the source's credentials${status ? ` (HTTP ${status})` : ""}; check them in the source's settings.`,
   );
 
+/**
+ * The remote could not be used. `detail` is one of a few fixed phrases (never a network error's text, an
+ * address, or what the remote said), so `lastError` tells an owner what to check without telling anyone
+ * what lives on an internal network: an address that is refused because it is not public reads exactly
+ * like one that does not answer.
+ */
 export const sourceUnavailable = (what: string, detail: string, cause?: unknown) =>
   new AppError("SOURCE_UNAVAILABLE", `${what} is unavailable: ${detail}.`, { retryable: true, cause });
 
-/** fetch() with a time limit; network errors become SOURCE_UNAVAILABLE, 401/403 SOURCE_AUTH_FAILED. */
+export const UNREACHABLE = "it could not be reached";
+
+/** Largest JSON answer a remote may send (a feed page of 1000 calls is well under 1 MiB). */
+export const MAX_REMOTE_JSON_BYTES = 4 * 1024 * 1024;
+
+/** Which addresses a connector may connect to: DownloadOptions' policy (production: public only). */
+export type NetworkPolicy = Pick<DownloadOptions, "allowPrivateAddresses" | "isBlocked">;
+
+/**
+ * GET a JSON document within a time limit and a size limit (counted while it streams), connecting only to
+ * public addresses unless the policy allows private ones (the lookup refuses private answers, so the check
+ * holds for the address actually connected to); redirects are not followed. Network errors and refused
+ * addresses become SOURCE_UNAVAILABLE "could not be reached", 401/403 SOURCE_AUTH_FAILED.
+ */
 export async function fetchRemoteJson(
   what: string,
   url: URL,
-  init: RequestInit,
+  init: { headers: Record<string, string> },
+  network: NetworkPolicy,
   timeoutMs = 30_000,
+  maxBytes = MAX_REMOTE_JSON_BYTES,
 ): Promise<unknown> {
-  let response: Response;
+  const isBlocked = network.isBlocked ?? isPrivateAddress;
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw sourceUnavailable(what, UNREACHABLE);
+  if (!network.allowPrivateAddresses) {
+    const literal = literalAddress(url);
+    if (literal && isBlocked(literal)) throw sourceUnavailable(what, UNREACHABLE, new PrivateAddressError());
+  }
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: IncomingMessage;
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const get = url.protocol === "https:" ? https.get : http.get;
+      const req = get(url, {
+        signal,
+        headers: init.headers,
+        lookup: network.allowPrivateAddresses ? undefined : publicOnlyLookup(isBlocked),
+      });
+      req.on("response", resolve);
+      req.on("error", reject);
+    });
   } catch (error) {
-    throw sourceUnavailable(what, "it could not be reached", error);
+    throw sourceUnavailable(what, UNREACHABLE, error);
   }
-  if (response.status === 401 || response.status === 403) {
-    await response.body?.cancel();
-    throw sourceAuthFailed(what, response.status);
+  const status = response.statusCode ?? 0;
+  if (status === 401 || status === 403) {
+    response.resume();
+    throw sourceAuthFailed(what, status);
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw sourceUnavailable(what, `it answered HTTP ${response.status}`);
+  if (status < 200 || status >= 300) {
+    response.resume();
+    throw sourceUnavailable(what, `it answered HTTP ${status}`);
+  }
+  const tooLarge = () =>
+    sourceUnavailable(what, `its answer is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
+  if (Number(response.headers["content-length"] ?? 0) > maxBytes) {
+    response.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        response.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    throw sourceUnavailable(what, UNREACHABLE, error);
   }
   try {
-    return await response.json();
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch (error) {
     throw sourceUnavailable(what, "its answer is not JSON", error);
   }

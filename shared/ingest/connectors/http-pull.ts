@@ -44,7 +44,7 @@ export function createHttpPullConnector(
       else url.searchParams.set("since", since.toISOString());
       const headers: Record<string, string> = { accept: "application/json" };
       if (secrets.bearerToken) headers.authorization = `Bearer ${secrets.bearerToken}`;
-      const page = parseRemote(what, feedPage, await fetchRemoteJson(what, url, { headers }));
+      const page = parseRemote(what, feedPage, await fetchRemoteJson(what, url, { headers }, ctx.download));
       const next = page.nextCursor ?? cursor;
       return {
         calls: page.items.map(({ recordingUrl, ...metadata }) => ({

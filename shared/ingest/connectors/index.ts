@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { AppError } from "../../errors/app-error.ts";
+import { isPrivateAddress, pointsToPrivateAddress } from "../../security/public-address.ts";
 import { decryptSecret, encryptSecret } from "../../security/tokens.ts";
 import type { ConnectorContext, PullConnector } from "./connector.ts";
 import { createHttpPullConnector, httpPullConfig, httpPullSecrets } from "./http-pull.ts";
@@ -70,6 +71,45 @@ export function mergePullConfig(
 
 function issuesOf(result: z.ZodSafeParseResult<unknown>) {
   return result.success ? [] : result.error.issues;
+}
+
+/** The config keys whose URLs a pull kind connects to (owner-configured endpoints). */
+const endpointKeys: Record<PullKind, string[]> = {
+  http_pull: ["url"],
+  s3_pull: ["endpoint"],
+  zadarma: ["baseUrl"],
+};
+
+/**
+ * Production, at create/PATCH time: refuses (400, naming the field) an endpoint whose host is a
+ * non-public literal address or a name that resolves to one now. The connection-time check (the lookup
+ * of every connection, every hop) still applies later: DNS answers can change after this.
+ */
+export async function assertPullEndpointsPublic(
+  kind: PullKind,
+  config: Record<string, unknown>,
+  isBlocked: (address: string) => boolean = isPrivateAddress,
+): Promise<void> {
+  const details: { path: string; message: string }[] = [];
+  for (const key of endpointKeys[kind]) {
+    const value = config[key];
+    if (typeof value !== "string") continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      continue; // the schema has already refused it
+    }
+    if (await pointsToPrivateAddress(url, isBlocked)) {
+      details.push({
+        path: `body.config.${key}`,
+        message: "must be a public address: private, loopback, link-local and reserved addresses are refused",
+      });
+    }
+  }
+  if (details.length > 0) {
+    throw new AppError("VALIDATION_FAILED", `The config of a ${kind} source is invalid.`, { details });
+  }
 }
 
 /** What responses may show of a source's config: everything but the sealed credentials. */

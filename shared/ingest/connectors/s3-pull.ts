@@ -1,4 +1,6 @@
 import { createWriteStream } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
@@ -9,25 +11,43 @@ import {
   type ListObjectsCommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import { AppError } from "../../errors/app-error.ts";
+import { isPrivateAddress, literalAddress, publicOnlyLookup } from "../../security/public-address.ts";
 import { type CallMetadata, callMetadataSchema } from "../call-metadata.ts";
 import {
   type ConnectorContext,
+  type NetworkPolicy,
   type PullConnector,
   type PulledCall,
   pullCommonConfig,
   sourceAuthFailed,
   sourceUnavailable,
+  UNREACHABLE,
 } from "./connector.ts";
 
-const isValidPattern = (p: string) => {
+/**
+ * fileNamePattern is an owner's regular expression run on names a remote chooses, so it runs on RE2
+ * (re2js, a pure-JS port of Google's RE2): matching time is linear in the name, whatever the pattern,
+ * so no pattern can stall the worker's event loop (catastrophic backtracking). V8's own engine has no
+ * such guarantee, and no subset of its syntax that still allows `*` inside groups is safe to check by
+ * hand. RE2 has no look-arounds or back-references; patterns using them are refused at create time.
+ */
+export function compileFileNamePattern(pattern: string): RE2JS | undefined {
   try {
-    return new RegExp(p).source.includes("(?<externalId>");
+    const compiled = RE2JS.compile(pattern);
+    return "externalId" in compiled.namedGroups() ? compiled : undefined;
   } catch {
-    return false;
+    return undefined;
   }
-};
+}
+const isValidPattern = (p: string) => compileFileNamePattern(p) !== undefined;
+
+/** A sidecar is a few hundred bytes of JSON; anything larger is refused while it streams. */
+export const MAX_SIDECAR_BYTES = 64 * 1024;
+/** Object keys are at most 1024 bytes in S3; longer names are not matched at all. */
+const MAX_FILE_NAME_CHARS = 1024;
 
 /** Settings of an `s3_pull` source (docs/PULL-SOURCES.md). */
 export const s3PullConfig = z
@@ -40,11 +60,17 @@ export const s3PullConfig = z
     accessKeyId: z.string().min(1).max(256),
     /** sidecar: `<name>.json` next to each recording holds its metadata; filename: `fileNamePattern`. */
     metadata: z.enum(["sidecar", "filename"]).default("sidecar"),
-    /** A regular expression over the file name with named groups: externalId (required), startedAt, direction, operator, phone. */
+    /**
+     * A regular expression (RE2 syntax: no look-arounds or back-references) over the file name with named
+     * groups: externalId (required), startedAt, direction, operator, phone.
+     */
     fileNamePattern: z
       .string()
       .max(1000)
-      .refine(isValidPattern, "must be a valid regular expression with a named group (?<externalId>…)")
+      .refine(
+        isValidPattern,
+        "must be a valid RE2 regular expression (no look-arounds or back-references) with a named group (?<externalId>…)",
+      )
       .optional(),
     ...pullCommonConfig,
   })
@@ -69,11 +95,22 @@ function s3Error(error: unknown): AppError {
   const status = e.$metadata?.httpStatusCode;
   if ((e.name && authErrors.has(e.name)) || status === 401 || status === 403)
     return sourceAuthFailed("The bucket", status);
+  // Only an answer from the store (an S3 error name with its HTTP status) is described; a connection that
+  // failed or was refused (non-public address) reads the same, with no error text of ours.
   return sourceUnavailable(
     "The bucket",
-    e.name ? `${e.name}${status ? ` (HTTP ${status})` : ""}` : "it could not be reached",
+    status && e.name && /^[A-Za-z]{1,64}$/.test(e.name)
+      ? `it answered ${e.name} (HTTP ${status})`
+      : UNREACHABLE,
     error,
   );
+}
+
+/** HTTP(S) agents whose lookup refuses non-public answers (production), for the S3 client. */
+function publicOnlyAgents(network: NetworkPolicy) {
+  if (network.allowPrivateAddresses) return {};
+  const lookup = publicOnlyLookup(network.isBlocked ?? isPrivateAddress);
+  return { httpAgent: new http.Agent({ lookup }), httpsAgent: new https.Agent({ lookup }) };
 }
 
 /** New objects under a prefix, in key order after the cursor (the last key taken). */
@@ -89,13 +126,26 @@ export function createS3PullConnector(
     forcePathStyle: config.forcePathStyle,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: secrets.secretAccessKey },
     maxAttempts: 2,
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, ...publicOnlyAgents(ctx.download) },
   });
-  const pattern = config.fileNamePattern ? new RegExp(config.fileNamePattern) : undefined;
+  // A literal endpoint address never goes through the lookup: it is checked here, before any request.
+  const endpointRefused =
+    !ctx.download.allowPrivateAddresses &&
+    config.endpoint !== undefined &&
+    (() => {
+      const literal = literalAddress(new URL(config.endpoint));
+      return literal !== undefined && (ctx.download.isBlocked ?? isPrivateAddress)(literal);
+    })();
+  const send: S3Client["send"] = ((command: Parameters<S3Client["send"]>[0]) => {
+    if (endpointRefused) return Promise.reject(sourceUnavailable("The bucket", UNREACHABLE));
+    return client.send(command);
+  }) as S3Client["send"];
+  const pattern = config.fileNamePattern ? compileFileNamePattern(config.fileNamePattern) : undefined;
 
   const download = async (key: string, filePath: string): Promise<{ bytes: number }> => {
     let body: Readable;
     try {
-      const out = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      const out = await send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
       if ((out.ContentLength ?? 0) > ctx.download.maxBytes)
         throw new AppError("PAYLOAD_TOO_LARGE", "The recording in the bucket is larger than the limit.");
       body = out.Body as Readable;
@@ -118,12 +168,27 @@ export function createS3PullConnector(
     return { bytes };
   };
 
+  /** The sidecar's JSON; undefined when it is missing, not JSON, or larger than MAX_SIDECAR_BYTES. */
   const readSidecar = async (key: string): Promise<unknown> => {
     try {
-      const out = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
-      const text = await out.Body!.transformToString("utf8");
-      if (text.length > 64 * 1024) return undefined;
-      return JSON.parse(text);
+      const out = await send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      const body = out.Body as Readable;
+      if ((out.ContentLength ?? 0) > MAX_SIDECAR_BYTES) {
+        body.destroy();
+        return undefined;
+      }
+      // Counted while it streams: a store that sends more than its Content-Length promised is cut off.
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > MAX_SIDECAR_BYTES) {
+          body.destroy();
+          return undefined;
+        }
+        chunks.push(chunk);
+      }
+      return JSON.parse(Buffer.concat(chunks).toString("utf8"));
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name === "NoSuchKey" || error instanceof SyntaxError) return undefined;
@@ -152,7 +217,7 @@ export function createS3PullConnector(
       if (raw && typeof raw === "object" && !("externalId" in raw))
         raw = { ...raw, externalId: fallback.externalId };
     } else {
-      const groups = pattern?.exec(fileName)?.groups;
+      const groups = fileName.length <= MAX_FILE_NAME_CHARS ? matchGroups(pattern, fileName) : undefined;
       if (!groups?.externalId) {
         return {
           metadata: fallback,
@@ -190,7 +255,7 @@ export function createS3PullConnector(
       try {
         // ListObjects (v1) with Marker = the last key taken: the cursor is a plain key, portable across
         // S3-compatible stores (v2 continuation tokens are opaque and store-specific).
-        listed = await client.send(
+        listed = await send(
           new ListObjectsCommand({
             Bucket: config.bucket,
             Prefix: config.prefix || undefined,
@@ -214,6 +279,19 @@ export function createS3PullConnector(
       return { calls, cursor: last, done: !listed.IsTruncated };
     },
   };
+}
+
+/** The named groups of the pattern's first match in `name` (RE2: linear time), or undefined. */
+function matchGroups(
+  pattern: RE2JS | undefined,
+  name: string,
+): Record<string, string | undefined> | undefined {
+  if (!pattern) return undefined;
+  const matcher = pattern.matcher(name);
+  if (!matcher.find()) return undefined;
+  const groups: Record<string, string | undefined> = {};
+  for (const group of Object.keys(pattern.namedGroups())) groups[group] = matcher.group(group) ?? undefined;
+  return groups;
 }
 
 /** File names carry instants like 20260105T093000Z or 2026-01-05T09-30-00Z; returns ISO 8601 or the input. */

@@ -98,14 +98,22 @@ export function createZadarmaConnector(
   const call = async (method: string, params: Record<string, string>) => {
     const url = new URL(method, config.baseUrl);
     url.search = zadarmaQuery(params);
-    const body = await fetchRemoteJson(what, url, {
-      headers: { Authorization: `${secrets.apiKey}:${zadarmaSignature(secrets.apiSecret, method, params)}` },
-    });
+    const body = await fetchRemoteJson(
+      what,
+      url,
+      {
+        headers: {
+          Authorization: `${secrets.apiKey}:${zadarmaSignature(secrets.apiSecret, method, params)}`,
+        },
+      },
+      ctx.download,
+    );
     const status = (body as { status?: string; message?: string } | null)?.status;
     if (status === "error") {
       const message = String((body as { message?: unknown }).message ?? "");
       if (/auth|sign|key/i.test(message)) throw sourceAuthFailed(what);
-      throw sourceUnavailable(what, `it answered an error (${message.slice(0, 200)})`);
+      // The remote's own text is not repeated: lastError carries only fixed phrases.
+      throw sourceUnavailable(what, "it answered an error");
     }
     return body;
   };

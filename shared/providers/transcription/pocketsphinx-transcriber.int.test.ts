@@ -54,7 +54,7 @@ beforeAll(async () => {
   call = await synthesizeCall(sampleDialogues[0]!, join(dir, "call.wav"), { sampleRate: 16_000 });
   const out = join(dir, "split");
   await mkdir(out);
-  const split = await createFfmpegAudioTools().split(call.path, 2, out);
+  const split = await createFfmpegAudioTools().split(call.path, 2, out, call.durationSec);
   if (split.kind !== "stereo") throw new Error("expected a stereo split");
   left = split.left;
   [operator, client] = await Promise.all([

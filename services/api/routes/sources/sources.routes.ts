@@ -10,6 +10,7 @@ import {
 } from "../../../../shared/db/repositories/sources.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import {
+  assertPullEndpointsPublic,
   isPullKind,
   mergePullConfig,
   publicSourceConfig,
@@ -110,6 +111,9 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
         const config = isPullKind(body.kind)
           ? sealPullConfig(body.kind, body.config, deps.config.appSecret, deps.clock())
           : body.config;
+        // Production: an owner's feed, API or bucket endpoint must be a public address (SSRF).
+        if (isPullKind(body.kind) && deps.config.env === "production")
+          await assertPullEndpointsPublic(body.kind, config);
         const token = newToken("src");
         const signingSecret = newToken("whsec");
         const source = await createSource(db, {
@@ -201,6 +205,7 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
             deps.config.appSecret,
             deps.clock(),
           );
+          if (deps.config.env === "production") await assertPullEndpointsPublic(source.kind, config);
           const restart = "since" in configPatch && config.since !== source.config.since;
           return updateSource(tx, auth.account.id, params.id, {
             ...settings,

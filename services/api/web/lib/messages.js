@@ -127,6 +127,8 @@ const en = {
   "callError.MEDIA_UNREADABLE":
     "The recording could not be read as audio: it is empty, cut off or not an audio file.",
   "callError.MEDIA_TOO_LONG": "The recording is longer than your account's limit.",
+  "callError.MEDIA_DURATION_MISMATCH":
+    "The recording's declared length does not match the audio in it, so it was not processed.",
   "callError.PAYLOAD_TOO_LARGE": "The file is larger than allowed.",
   "callError.TRANSCRIPTION_FAILED":
     "Speech recognition failed after several attempts. Try reanalysing later.",
@@ -608,6 +610,8 @@ const ru = {
   "statusLong.failed": "Обработать не удалось, поэтому за звонок ничего не списано.",
   "callError.MEDIA_UNREADABLE": "Запись не читается как аудио: файл пустой, обрезан или это не аудио.",
   "callError.MEDIA_TOO_LONG": "Запись длиннее лимита вашего аккаунта.",
+  "callError.MEDIA_DURATION_MISMATCH":
+    "Заявленная длительность записи не совпадает со звуком в ней, поэтому она не обработана.",
   "callError.PAYLOAD_TOO_LARGE": "Файл больше допустимого размера.",
   "callError.TRANSCRIPTION_FAILED":
     "Распознавание речи не удалось после нескольких попыток. Попробуйте переанализировать позже.",
