@@ -74,7 +74,9 @@ describe("infra/ deployment files", () => {
     expect(Number(major)).toBeGreaterThanOrEqual(24);
     const images = [...read("infra/Dockerfile").matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     for (const image of images) expect(image).toMatch(new RegExp(`^node:${major}-bookworm-slim$`));
-    expect(read("scripts/lib/ensure-system.sh")).toMatch(new RegExp(`^TYNDAU_NODE_VERSION=${major}\\.\\d+\\.\\d+$`, "m"));
+    expect(read("scripts/lib/ensure-system.sh")).toMatch(
+      new RegExp(`^TYNDAU_NODE_VERSION=${major}\\.\\d+\\.\\d+$`, "m"),
+    );
     // The tests themselves run on it (./scripts/test puts it first in PATH).
     expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(Number(major));
   });
