@@ -1,12 +1,21 @@
 # shellcheck shell=bash
 # Sourced by scripts/start and scripts/test (bash, `set -euo pipefail` safe). Makes a fresh Debian/Ubuntu
-# machine ready: system packages, node_modules, and a local PostgreSQL with trust auth on 127.0.0.1:5432.
+# machine ready: system packages, Node.js 24, node_modules, and a local PostgreSQL with trust auth on
+# 127.0.0.1:5432.
 #
 #   ensure_apt_packages pkg...   install the packages that are not installed (one apt-get update per run)
-#   ensure_node_modules          npm ci when node_modules is missing or older than package-lock.json
+#   ensure_node                  Node.js >= 24 first in PATH: the machine's own when it is new enough, else
+#                                the official binary from the npm registry (node-<os>-<arch>), unpacked once
+#                                into .tools/ (git-ignored); npm, npx and every script then run on it
+#   ensure_node_modules          npm ci when node_modules is missing, older than package-lock.json, or was
+#                                installed under another Node.js ABI
 #   ensure_postgres              a PostgreSQL answering `psql -h 127.0.0.1 -U postgres` without a password
 
 _ENSURE_APT_UPDATED=0
+# The Node.js that ./scripts/* run on when the machine's is older than 24: an exact version, like every
+# dependency in package.json (bump it here; engines in package.json says ">=24").
+TYNDAU_NODE_VERSION=24.22.3
+TYNDAU_NODE_MAJOR=${TYNDAU_NODE_VERSION%%.*}
 _ENSURE_PG_HOST=127.0.0.1
 _ENSURE_PG_PORT=5432
 
@@ -64,16 +73,75 @@ ensure_apt_packages() {
     _ensure_die "could not install: ${missing[*]}" || return 1
 }
 
+# Major version of the `node` first in PATH, or 0 when there is none.
+_ensure_node_major() {
+  local v
+  v=$(node -p 'process.versions.node' 2>/dev/null) || v=0
+  printf '%s\n' "${v%%.*}"
+}
+
+ensure_node() {
+  if [ "$(_ensure_node_major)" -ge "$TYNDAU_NODE_MAJOR" ]; then
+    return 0
+  fi
+  local os arch dir pkg tmp tarball
+  case "$(uname -s)" in
+    Linux) os=linux ;;
+    Darwin) os=darwin ;;
+    *) _ensure_die "no Node.js $TYNDAU_NODE_MAJOR for $(uname -s): install Node.js $TYNDAU_NODE_MAJOR+ yourself" || return 1 ;;
+  esac
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) _ensure_die "no Node.js $TYNDAU_NODE_MAJOR for $(uname -m): install Node.js $TYNDAU_NODE_MAJOR+ yourself" || return 1 ;;
+  esac
+  dir="$PWD/.tools/node-v$TYNDAU_NODE_VERSION-$os-$arch"
+  if [ ! -x "$dir/bin/node" ]; then
+    # The registry's node-<os>-<arch> package holds the official binary (bin/node) and nothing else; npm
+    # checks its integrity. Fetching it needs the machine's npm, which then runs on the new node (below).
+    command -v npm >/dev/null 2>&1 ||
+      _ensure_die "node $(node -v 2>/dev/null || echo missing) is older than $TYNDAU_NODE_MAJOR and npm is not installed to fetch Node.js $TYNDAU_NODE_VERSION: install Node.js $TYNDAU_NODE_MAJOR+" ||
+      return 1
+    pkg="node-$os-$arch@$TYNDAU_NODE_VERSION"
+    _ensure_log "node $(node -v 2>/dev/null || echo missing) is older than $TYNDAU_NODE_MAJOR: installing $pkg from the npm registry into .tools/"
+    mkdir -p .tools
+    tmp=$(mktemp -d "$PWD/.tools/.node.XXXXXX")
+    if ! tarball=$(cd "$tmp" && npm pack "$pkg" --silent --no-fund --no-audit 2>/dev/null | tail -n 1) ||
+      [ ! -f "$tmp/$tarball" ] ||
+      ! tar -xzf "$tmp/$tarball" -C "$tmp" package/bin/node package/LICENSE ||
+      ! "$tmp/package/bin/node" -e 'process.exit(0)'; then
+      rm -rf "$tmp"
+      _ensure_die "could not install $pkg from the npm registry" || return 1
+    fi
+    mkdir -p "$tmp/node/bin"
+    mv "$tmp/package/bin/node" "$tmp/node/bin/node"
+    mv "$tmp/package/LICENSE" "$tmp/node/LICENSE"
+    rm -rf "$dir"
+    mv "$tmp/node" "$dir"
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
+  hash -r
+  [ "$(_ensure_node_major)" -ge "$TYNDAU_NODE_MAJOR" ] ||
+    _ensure_die "$dir/bin/node does not run as Node.js $TYNDAU_NODE_MAJOR" || return 1
+  _ensure_log "using node $(node -v) from .tools/ (npm $(npm -v 2>/dev/null || echo missing) runs on it)"
+}
+
 ensure_node_modules() {
   if ! command -v npm >/dev/null 2>&1; then
-    _ensure_die "npm not found: install Node.js 20.11+ (or 22+) with npm"
+    _ensure_die "npm not found: install Node.js $TYNDAU_NODE_MAJOR+ with npm"
     return 1
   fi
   [ -f package-lock.json ] || _ensure_die "package-lock.json not found in $(pwd)" || return 1
+  # Native addons are built for one Node.js ABI: a node_modules from another Node.js is installed again.
+  local abi
+  abi=$(node -p 'process.versions.modules')
   if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] ||
-    [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    _ensure_log "installing node modules (npm ci)"
+    [ package-lock.json -nt node_modules/.package-lock.json ] ||
+    [ "$(cat node_modules/.tyndau-node-abi 2>/dev/null)" != "$abi" ]; then
+    _ensure_log "installing node modules (npm ci) for node $(node -v)"
     npm ci --no-audit --no-fund || _ensure_die "npm ci failed" || return 1
+    printf '%s\n' "$abi" >node_modules/.tyndau-node-abi
   fi
 }
 

@@ -67,11 +67,25 @@ describe("infra/ deployment files", () => {
     }
   });
 
-  it("the Dockerfile is multi-stage on node:20 Debian with ffmpeg and PocketSphinx, runs as non-root", () => {
+  it("one Node.js major everywhere: package.json engines, the image and the one ./scripts/* provision", () => {
+    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(/^>=\d+$/);
+    const major = engines.slice(2);
+    expect(Number(major)).toBeGreaterThanOrEqual(24);
+    const images = [...read("infra/Dockerfile").matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    for (const image of images) expect(image).toMatch(new RegExp(`^node:${major}-bookworm-slim$`));
+    expect(read("scripts/lib/ensure-system.sh")).toMatch(
+      new RegExp(`^TYNDAU_NODE_VERSION=${major}\\.\\d+\\.\\d+$`, "m"),
+    );
+    // The tests themselves run on it (./scripts/test puts it first in PATH).
+    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(Number(major));
+  });
+
+  it("the Dockerfile is multi-stage on node Debian with ffmpeg and PocketSphinx, runs as non-root", () => {
     const dockerfile = read("infra/Dockerfile");
     const stages = [...dockerfile.matchAll(/^FROM (\S+) AS (\w+)/gm)].map((m) => m[1]);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const image of stages) expect(image).toMatch(/^node:20-(bookworm|bullseye|trixie)/);
+    for (const image of stages) expect(image).toMatch(/^node:\d+-(bookworm|bullseye|trixie)/);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/apt-get install[^\n]*\\\n[^\n]*\bffmpeg pocketsphinx pocketsphinx-en-us\b/);
     expect(dockerfile).toMatch(/^USER node$/m);

@@ -399,6 +399,16 @@ describe("balance and contract", () => {
       headers: { authorization: `Bearer ${metricsToken}` },
     }).then((r) => r.text());
     expect(metrics).toContain("tyndau_http_requests_total");
+    // The server's `node -v` (the tests run in its process), the supported major.
+    expect(metrics).toMatch(
+      new RegExp(
+        `^tyndau_nodejs_version_info\\{version="${process.version.replaceAll(".", "\\.")}",major="(\\d+)"`,
+        "m",
+      ),
+    );
+    expect(
+      Number(/tyndau_nodejs_version_info\{[^}]*major="(\d+)"/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(24);
     const doc = await anonymous.get<{ paths: Record<string, Record<string, unknown>> }>(
       "/api/v1/openapi.json",
     );

@@ -139,8 +139,10 @@ export function createZadarmaConnector(
       // A call appears in the statistics once it ends, listed by its start: the next window reaches back
       // an hour so calls in progress at `end` are not missed (rows seen again are skipped unread).
       const overlapped = zadarmaTime(new Date(fromZadarmaTime(end).getTime() - WINDOW_OVERLAP_MS));
+      // Zadarma times are "YYYY-MM-DD HH:MM:SS" strings: the later of two is the greater string.
+      const later = [overlapped, cursor.start].sort().at(-1) ?? cursor.start;
       const next = done
-        ? { start: overlapped > cursor.start ? overlapped : cursor.start, skip: 0 }
+        ? { start: later, skip: 0 }
         : { start: cursor.start, end, skip: cursor.skip + page.stats.length };
       const calls = page.stats
         .filter((s) => s.is_recorded === undefined || [true, 1, "1", "true"].includes(s.is_recorded))

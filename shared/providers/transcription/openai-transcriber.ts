@@ -2,7 +2,8 @@
  * Speech-to-text through the OpenAI audio API, or any server speaking the same protocol (self-hosted
  * Whisper behind an OpenAI-compatible endpoint) via baseUrl.
  */
-import { createReadStream } from "node:fs";
+import { openAsBlob } from "node:fs";
+import { basename } from "node:path";
 import OpenAI from "openai";
 import { z } from "zod";
 import type { AudioTools, SpeechInterval } from "../../audio/audio-tools.ts";
@@ -75,7 +76,9 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
     async transcribe(input: TranscribeInput): Promise<TranscriptionResult> {
       let raw: unknown;
       try {
-        const file = createReadStream(input.filePath);
+        // A file-backed Blob, not a read stream: the SDK (7.x) retries only bodies it can send again, and
+        // a Blob re-reads the file on each attempt without holding it in memory.
+        const file = new File([await openAsBlob(input.filePath)], basename(input.filePath));
         const language = input.language === undefined ? {} : { language: input.language };
         const requestOptions = input.signal === undefined ? {} : { signal: input.signal };
         raw = textOnly
