@@ -68,8 +68,10 @@ export function openPostgres(url: string, poolMax = 10, timeouts: PostgresTimeou
     kind: "postgres",
     db,
     async executeSql(text, values) {
-      const r = await pool.query(text, values);
-      return { rows: r.rows };
+      const r = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+      // A multi-statement script (pg-boss sends some) answers one result per statement: their rows in
+      // order, as pg-boss' own adapters return them.
+      return { rows: Array.isArray(r) ? r.flatMap((x) => x.rows ?? []) : r.rows };
     },
     async ping() {
       await pool.query("select 1");
@@ -89,8 +91,7 @@ export function openPglite(client: PGlite): Database {
       // pg-boss sends multi-statement scripts without parameters; only `exec` accepts those.
       if (!values || values.length === 0) {
         const results = await client.exec(text);
-        const last = results[results.length - 1];
-        return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
+        return { rows: results.flatMap((r) => r.rows ?? []) as Record<string, unknown>[] };
       }
       const r = await client.query<Record<string, unknown>>(text, values);
       return { rows: r.rows };

@@ -176,7 +176,7 @@ describe.each(databaseKinds)("job queue on %s", (kind) => {
     // Claim the orphan as a worker would, with a claim that already ran out.
     await t.database.executeSql(
       `update pgboss.job set state = 'active', started_on = now() - interval '10 seconds',
-         expire_in = interval '5 seconds' where id = $1::uuid`,
+         heartbeat_on = now() - interval '10 seconds', heartbeat_seconds = 5 where id = $1::uuid`,
       [orphan],
     );
     await dead.stop(0);
@@ -210,7 +210,8 @@ describe.each(databaseKinds)("job queue on %s", (kind) => {
       const id = await before.send(testJob, { label: "crashed" });
       // As a kill -9 leaves it: active, with a long claim nobody will renew.
       await t.database.executeSql(
-        `update pgboss.job set state = 'active', started_on = now(), expire_in = interval '1 hour' where id = $1::uuid`,
+        `update pgboss.job set state = 'active', started_on = now(), heartbeat_on = now(),
+           heartbeat_seconds = 3600 where id = $1::uuid`,
         [id],
       );
       await before.stop(0);
@@ -221,4 +222,54 @@ describe.each(databaseKinds)("job queue on %s", (kind) => {
       expect(Date.now() - t0).toBeLessThan(5_000);
     },
   );
+
+  it("moves a pg-boss 10 schema aside at the first start and carries its unfinished jobs over, each once", async () => {
+    const own = await createDatabaseOf(kind);
+    try {
+      // The pg-boss 10.4 layout (schema version 24) as a deployment of the previous release has it.
+      await own.database.executeSql(
+        `drop schema if exists pgboss cascade;
+         create schema pgboss;
+         create table pgboss.version (version int primary key, maintained_on timestamptz, cron_on timestamptz);
+         insert into pgboss.version (version) values (24);
+         create table pgboss.job (
+           id uuid primary key, name text not null, priority int not null default 0, data jsonb,
+           state text not null, retry_limit int not null default 2, retry_count int not null default 0,
+           retry_delay int not null default 0, retry_backoff bool not null default false,
+           start_after timestamptz not null default now(), started_on timestamptz, singleton_key text,
+           singleton_on timestamp, expire_in interval not null default interval '15 minutes',
+           created_on timestamptz not null default now(), completed_on timestamptz,
+           keep_until timestamptz not null default now() + interval '14 days', output jsonb,
+           dead_letter text, policy text);
+         insert into pgboss.job (id, name, data, state, retry_count, started_on) values
+           ('00000000-0000-4000-8000-000000000001', 'queue-test', '{"label":"waiting"}', 'created', 0, null),
+           ('00000000-0000-4000-8000-000000000002', 'queue-test', '{"label":"cut-off"}', 'active', 1, now()),
+           ('00000000-0000-4000-8000-000000000003', 'queue-test', '{"label":"finished"}', 'completed', 0, now());`,
+      );
+      const seen: string[] = [];
+      for (let start = 0; start < 2; start++) {
+        // Two starts: the second (a replica, or a restart) moves and carries nothing again.
+        const queue = createJobQueue(own.database, logger);
+        await queue.start();
+        await queue.register(testJob);
+        await queue.work(testJob, { concurrency: 2, pollingIntervalSec: 0.1 }, async ({ label }) => {
+          seen.push(label);
+        });
+        await until(async () => seen.length >= 2, 10_000, "the carried-over jobs");
+        await sleep(300);
+        await queue.stop(100);
+      }
+      expect(seen.sort()).toEqual(["cut-off", "waiting"]);
+      const { rows } = await own.database.executeSql(
+        "select count(*)::int as n from pgboss_v10.job where state in ('created', 'retry', 'active')",
+      );
+      expect(rows[0]?.n).toBe(0);
+      const { rows: carried } = await own.database.executeSql(
+        "select retry_count::int as r from pgboss.job where id = '00000000-0000-4000-8000-000000000002'",
+      );
+      expect(carried[0]?.r).toBe(1);
+    } finally {
+      await own.drop().catch(() => {});
+    }
+  });
 });

@@ -1,4 +1,9 @@
-import PgBoss from "pg-boss";
+import {
+  type Db as BossDb,
+  type SendOptions as BossSendOptions,
+  type JobWithMetadata,
+  PgBoss,
+} from "pg-boss";
 import type { z } from "zod";
 import type { Db, SqlExecutor } from "../db/client.ts";
 import { sqlExecutorFor } from "../db/client.ts";
@@ -80,7 +85,16 @@ export interface JobQueueOptions {
    * start was cut off by a crash of this same process, and is resumed at once.
    */
   exclusive?: boolean | undefined;
+  /** The embedded database: pg-boss then uses its PGlite profile. */
+  embedded?: boolean | undefined;
 }
+
+/** pg-boss' tables. A v10 schema found under this name at start is moved aside and its jobs carried over. */
+export const QUEUE_SCHEMA = "pgboss";
+/** Where a pg-boss 10 schema (version 24) is moved at the first start of pg-boss 12. */
+export const RETIRED_QUEUE_SCHEMA = "pgboss_v10";
+/** Arbitrary, fixed: replicas starting together move the old schema once. */
+const SCHEMA_MOVE_LOCK_KEY = 7_310_442_002;
 
 interface Running {
   queue: string;
@@ -108,21 +122,33 @@ export function createJobQueue(
   let stopped = false;
   const boss = new PgBoss({
     db: {
-      executeSql: (text: string, values: unknown[]) => {
+      executeSql: async (text: string, values?: unknown[]) => {
         // After stop() the caller may close the pool: nothing of ours may reach it any more.
-        if (stopped) return Promise.reject(new Error("job queue is stopped"));
-        return database.executeSql(text, values);
+        if (stopped) throw new Error("job queue is stopped");
+        return database.executeSql(text, values ?? []);
       },
     },
-    schema: "pgboss",
+    schema: QUEUE_SCHEMA,
+    ...(queueOptions.embedded ? { backend: "pglite" as const } : {}),
     // pg-boss' own cron is off: schedules live in services/scheduler (node-cron + singleton jobs).
     schedule: false,
     supervise: true,
     migrate: true,
-    ...(queueOptions.maintenanceSec ? { maintenanceIntervalSeconds: queueOptions.maintenanceSec } : {}),
+    // Informational only, and one more write per process every 30 s; our leases find dead workers.
+    registerInstance: false,
+    // pg-boss' monitor (the backstop that expires jobs past their limit) runs on the supervisor's beat.
+    ...(queueOptions.maintenanceSec
+      ? {
+          superviseIntervalSeconds: queueOptions.maintenanceSec,
+          monitorIntervalSeconds: queueOptions.maintenanceSec,
+        }
+      : {}),
   });
   boss.on("error", (error) => {
     if (!stopped) logger.error({ err: error }, "job queue error");
+  });
+  boss.on("warning", (warning) => {
+    if (!stopped) logger.warn({ warning }, "job queue warning");
   });
   const registered = new Map<string, JobDefinition<z.ZodType>>();
   /** Jobs whose handlers run in this process, by id. */
@@ -138,11 +164,66 @@ export function createJobQueue(
   let heartbeat: NodeJS.Timeout | undefined;
   let beating = false;
 
+  /** True when a retired pg-boss 10 schema may still hold jobs to carry over (checked at start). */
+  let carryOver = false;
+
+  /**
+   * pg-boss 12 cannot migrate a pg-boss 10 schema (version 24): at the first start of this release the
+   * old schema is renamed aside (once, under a lock), pg-boss 12 installs its own, and each queue's
+   * waiting jobs are carried over when the queue is registered (see carryOverJobs).
+   */
+  async function retireV10Schema(): Promise<void> {
+    await database.executeSql(
+      `do $$
+       declare v int;
+       begin
+         perform pg_advisory_xact_lock(${SCHEMA_MOVE_LOCK_KEY});
+         if to_regclass('${QUEUE_SCHEMA}.version') is null
+            or to_regnamespace('${RETIRED_QUEUE_SCHEMA}') is not null then
+           return;
+         end if;
+         -- dynamic: the table may not exist when this block is planned
+         execute 'select max(version) from ${QUEUE_SCHEMA}.version' into v;
+         if v < 25 then
+           alter schema ${QUEUE_SCHEMA} rename to ${RETIRED_QUEUE_SCHEMA};
+         end if;
+       end $$`,
+      [],
+    );
+  }
+
+  /** Moves a queue's unfinished pg-boss 10 jobs into pg-boss 12, each once (delete … returning → insert). */
+  async function carryOverJobs(name: string): Promise<void> {
+    if (!carryOver) return;
+    const { rows } = await database.executeSql(
+      `with moved as (
+         delete from ${RETIRED_QUEUE_SCHEMA}.job
+          where name = $1 and state in ('created', 'retry', 'active')
+          returning *
+       ), inserted as (
+         insert into ${QUEUE_SCHEMA}.job (id, name, priority, data, state, retry_limit, retry_count,
+                retry_delay, retry_backoff, expire_seconds, singleton_key, singleton_on, start_after,
+                created_on, keep_until, policy)
+         select id, name, priority, data, 'created', retry_limit, retry_count, retry_delay, retry_backoff,
+                greatest(1, extract(epoch from expire_in)::int), singleton_key, singleton_on,
+                least(start_after, now()), created_on, keep_until, policy
+           from moved
+         on conflict do nothing
+         returning id
+       )
+       select count(*)::int as n from inserted`,
+      [name],
+    );
+    const n = Number(rows[0]?.n ?? 0);
+    if (n > 0) logger.info({ queue: name, jobs: n }, "carried pg-boss 10 jobs over to pg-boss 12");
+  }
+
   /** Back to `created`, as if never fetched: fetch counts a retry only for jobs with a start time. */
   async function giveBack(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await database.executeSql(
-      `update pgboss.job set state = 'created', started_on = null, start_after = now()
+      `update ${QUEUE_SCHEMA}.job set state = 'created', started_on = null, heartbeat_on = null,
+          start_after = now()
         where id = any($1::uuid[]) and state = 'active'`,
       [ids],
     );
@@ -160,7 +241,7 @@ export function createJobQueue(
       const mine = [...running.entries()].filter(([, r]) => !r.released).map(([id]) => id);
       if (mine.length > 0) {
         const { rows } = await database.executeSql(
-          `update pgboss.job set expire_in = (now() - started_on) + make_interval(secs => $2)
+          `update ${QUEUE_SCHEMA}.job set heartbeat_on = now(), heartbeat_seconds = $2
             where id = any($1::uuid[]) and state = 'active' returning id`,
           [mine, leaseSec],
         );
@@ -187,8 +268,13 @@ export function createJobQueue(
     const names = [...registered.keys()];
     if (names.length === 0 && !all) return;
     const { rows } = await database.executeSql(
-      `update pgboss.job set state = 'created', started_on = null, start_after = now()
-        where state = 'active' and ${all ? "true" : "name = any($1::text[]) and started_on + expire_in < now()"}
+      `update ${QUEUE_SCHEMA}.job set state = 'created', started_on = null, heartbeat_on = null,
+          start_after = now()
+        where state = 'active' and ${
+          all
+            ? "true"
+            : "name = any($1::text[]) and coalesce(heartbeat_on, started_on) + make_interval(secs => coalesce(heartbeat_seconds, expire_seconds)) < now()"
+        }
           ${all ? "" : "and not (id = any($2::uuid[]))"}
         returning id, name`,
       all ? [] : [names, [...running.keys()]],
@@ -202,7 +288,7 @@ export function createJobQueue(
 
   async function runJob(
     definition: JobDefinition<z.ZodType>,
-    job: PgBoss.JobWithMetadata<object>,
+    job: JobWithMetadata<object>,
     handler: (payload: unknown, context: JobContext) => Promise<void>,
   ): Promise<void> {
     const log = logger.child({ jobId: job.id, queue: definition.name });
@@ -217,7 +303,7 @@ export function createJobQueue(
     try {
       // Claim it for one lease now: until the first heartbeat the queue's long expiry would apply.
       await database.executeSql(
-        `update pgboss.job set expire_in = (now() - started_on) + make_interval(secs => $2)
+        `update ${QUEUE_SCHEMA}.job set heartbeat_on = now(), heartbeat_seconds = $2
           where id = $1::uuid and state = 'active'`,
         [job.id, leaseSec],
       );
@@ -268,7 +354,13 @@ export function createJobQueue(
 
   return {
     async start() {
+      await retireV10Schema();
       await boss.start();
+      const { rows } = await database.executeSql(
+        `select to_regclass('${RETIRED_QUEUE_SCHEMA}.job') is not null as "hasOld"`,
+        [],
+      );
+      carryOver = rows[0]?.hasOld === true;
       if (queueOptions.exclusive) await resumeOrphans(true);
       heartbeat = setInterval(() => void beat(), Math.max(1000, (leaseSec * 1000) / 4));
       heartbeat.unref();
@@ -305,7 +397,7 @@ export function createJobQueue(
         );
       // Our handlers run outside pg-boss' workers, so its stop waits for nothing but its own timers.
       await boss
-        .stop({ graceful: false, wait: true, close: false })
+        .stop({ graceful: false, close: false })
         .catch((err) => logger.warn({ err }, "job queue stop failed"));
       stopped = true;
       return { finished: Math.max(0, started - left.length), handedBack: left.length };
@@ -313,7 +405,6 @@ export function createJobQueue(
     async register(definition) {
       if (registered.has(definition.name)) return;
       const options = {
-        name: definition.name,
         retryLimit: definition.retryLimit,
         retryDelay: definition.retryDelaySec,
         retryBackoff: true,
@@ -334,12 +425,13 @@ export function createJobQueue(
           await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
         }
       }
+      await carryOverJobs(definition.name);
       registered.set(definition.name, definition);
     },
     async send(definition, payload, options = {}) {
       const data = definition.payload.parse(payload) as object;
-      const jobOptions: PgBoss.SendOptions = {};
-      if (options.tx) jobOptions.db = sqlExecutorFor(options.tx) as PgBoss.Db;
+      const jobOptions: BossSendOptions = {};
+      if (options.tx) jobOptions.db = sqlExecutorFor(options.tx) as BossDb;
       if (options.singletonKey) jobOptions.singletonKey = options.singletonKey;
       if (options.singletonSeconds) jobOptions.singletonSeconds = options.singletonSeconds;
       if (options.startAfter) jobOptions.startAfter = options.startAfter;
@@ -356,7 +448,7 @@ export function createJobQueue(
             await waitFor(Number.POSITIVE_INFINITY);
             continue;
           }
-          let jobs: PgBoss.JobWithMetadata<object>[];
+          let jobs: JobWithMetadata<object>[];
           try {
             jobs = await boss.fetch<object>(definition.name, {
               batchSize: options.concurrency - mine.size,
@@ -412,7 +504,7 @@ export function createJobQueue(
     },
     async counts(name) {
       const rows = await database.executeSql(
-        "select state, count(*)::int as n from pgboss.job where name = $1 group by state",
+        `select state, count(*)::int as n from ${QUEUE_SCHEMA}.job where name = $1 group by state`,
         [name],
       );
       const out: Record<string, number> = {};

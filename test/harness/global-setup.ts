@@ -21,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const { rows } = await client.query<{ datname: string }>(
       `select datname from pg_database
         where (datname like $1 or datname like $2)
-          and (pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '2 hours'`,
+          and (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification < now() - interval '2 hours'`,
       [`${TEST_DB_PREFIX}%`, `${TEMPLATE_PREFIX}%`],
     );
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
