@@ -44,6 +44,15 @@ const SHRINK = process.env.FUZZ_SHRINK === "1";
  */
 const MAY_CHANGE_WHEN_REFUSED = new Set(["login_failures", "idempotency_keys"]);
 
+/**
+ * The one refusal that is also a record, by the rules: a bank payment that does not match its invoice,
+ * or comes after it expired, is refused and kept, flagged for return (PRODUCT.md "Top-up by bank
+ * invoice": the money is at the bank). Only that table; the ledger and balances are still checked.
+ */
+const RECORDED_REFUSALS: Record<string, string[]> = {
+  "POST /api/v1/admin/invoices/{id}/payments": ["invoice_payments"],
+};
+
 interface Tenant {
   accountId: string;
   email: string;
@@ -272,15 +281,17 @@ interface Operation {
 
 const headerText = fc.stringMatching(/^[\x21-\x7e]{1,300}$/);
 
-const actorArb = (op: OpenApiOperation): fc.Arbitrary<Actor> =>
-  fc.oneof(
-    {
-      weight: op["x-roles"] ? 8 : 2,
-      arbitrary: fc
-        .constantFrom("owner", "manager", "staff")
-        .map((role) => ({ kind: "role", role }) as Actor),
-    },
-    { weight: 2, arbitrary: fc.constant({ kind: "anonymous" } as Actor) },
+const actorArb = (op: OpenApiOperation): fc.Arbitrary<Actor> => {
+  const allRoles = ["owner", "manager", "staff"] as const;
+  const allowed = allRoles.filter((r) => op["x-roles"]?.includes(r));
+  const others = allRoles.filter((r) => !allowed.includes(r));
+  const role = (roles: readonly ("owner" | "manager" | "staff")[]) =>
+    fc.constantFrom(...roles).map((r) => ({ kind: "role", role: r }) as Actor);
+  return fc.oneof(
+    // Mostly a role the operation lets in, so the cases get past authentication to the handler.
+    ...(allowed.length ? [{ weight: 10, arbitrary: role(allowed) }] : []),
+    { weight: allowed.length ? 2 : 4, arbitrary: role(others.length ? others : allRoles) },
+    { weight: 1, arbitrary: fc.constant({ kind: "anonymous" } as Actor) },
     {
       weight: 1,
       arbitrary: fc
@@ -298,61 +309,81 @@ const actorArb = (op: OpenApiOperation): fc.Arbitrary<Actor> =>
         .map((header) => ({ kind: "header", header }) as Actor),
     },
     {
-      weight: 2,
+      weight: 1,
       arbitrary: fc
         .constantFrom("revoked", "appended", "truncated", "lowercase-scheme", "victim-source-token")
         .map((how) => ({ kind: "forged", how }) as Actor),
     },
   );
+};
 
 /** A path segment: not empty and not a dot segment (the client would resolve those away). */
 const safeSegment = hostileString
   .map((s) => s.slice(0, 2_000))
   .filter((s) => s.length > 0 && s !== "." && s !== "..");
 
-const idChoiceArb = (name: string): fc.Arbitrary<IdChoice> => {
+/** Which of a tenant's objects a path's {id} names, from the path segment before it. */
+const kindOfPath: Record<string, string[]> = {
+  users: ["owner", "manager"],
+  invitations: ["invitation"],
+  sources: ["source"],
+  calls: ["call"],
+  templates: ["template"],
+  invoices: ["invoice"],
+  payments: ["payment"],
+  pay: ["payment"],
+  accounts: ["account"],
+};
+const tenantKeys = [
+  "account",
+  "owner",
+  "manager",
+  "source",
+  "template",
+  "invitation",
+  "invoice",
+  "payment",
+  "call",
+];
+
+const idChoiceArb = (name: string, path: string): fc.Arbitrary<IdChoice> => {
+  const literal = (a: fc.Arbitrary<string>) => a.map((value) => ({ kind: "literal", value }) as IdChoice);
   if (name === "token") {
     return fc.oneof(
       fc.constantFrom("attacker", "victim").map((owner) => ({ kind: "token", owner }) as IdChoice),
-      safeSegment.map((value) => ({ kind: "literal", value }) as IdChoice),
+      literal(safeSegment),
     );
   }
-  if (name === "gateway") {
-    return fc.oneof(
-      fc
-        .constantFrom("sandbox", "cloudpayments", "stripe")
-        .map((value) => ({ kind: "literal", value }) as IdChoice),
-      safeSegment.map((value) => ({ kind: "literal", value }) as IdChoice),
-    );
-  }
-  const keys = [
-    "account",
-    "owner",
-    "manager",
-    "source",
-    "template",
-    "invitation",
-    "invoice",
-    "payment",
-    "call",
-  ];
+  if (name === "gateway")
+    return literal(fc.oneof(fc.constantFrom("sandbox", "cloudpayments", "stripe"), safeSegment));
+  const segment = path.split("/").at(path.split("/").indexOf(`{${name}}`) - 1) ?? "";
+  const known = (owner: "attacker" | "victim", keys: string[]) =>
+    fc.constantFrom(...keys).map((key) => ({ kind: "known", owner, key }) as IdChoice);
+  const own = segment === "library" ? [] : (kindOfPath[segment] ?? []);
   return fc.oneof(
-    {
-      weight: 6,
-      arbitrary: fc
-        .tuple(fc.constantFrom("attacker", "victim"), fc.constantFrom(...keys))
-        .map(([owner, key]) => ({ kind: "known", owner, key }) as IdChoice),
-    },
-    { weight: 1, arbitrary: fc.constant({ kind: "library" } as IdChoice) },
-    { weight: 1, arbitrary: fc.uuid().map((value) => ({ kind: "literal", value }) as IdChoice) },
+    // The right kind of object: the attacker's own (the valid case) or the victim's (must be refused).
+    ...(own.length
+      ? [
+          { weight: 5, arbitrary: known("attacker", own) },
+          { weight: 4, arbitrary: known("victim", own) },
+        ]
+      : []),
+    { weight: segment === "library" ? 6 : 1, arbitrary: fc.constant({ kind: "library" } as IdChoice) },
     {
       weight: 2,
       arbitrary: fc
-        .oneof(
+        .constantFrom("attacker", "victim")
+        .chain((owner) => known(owner as "attacker", tenantKeys)),
+    },
+    { weight: 1, arbitrary: literal(fc.uuid()) },
+    {
+      weight: 2,
+      arbitrary: literal(
+        fc.oneof(
           safeSegment,
           fc.constantFrom("00000000-0000-0000-0000-000000000000", "-1", "0", "1e999", "null"),
-        )
-        .map((value) => ({ kind: "literal", value }) as IdChoice),
+        ),
+      ),
     },
   );
 };
@@ -490,7 +521,7 @@ function bodyArb(method: string, op: OpenApiOperation): fc.Arbitrary<Body> {
 function caseArb(o: Operation): fc.Arbitrary<Case> {
   const params = o.op.parameters ?? [];
   const path: Record<string, fc.Arbitrary<IdChoice>> = {};
-  for (const p of params.filter((p) => p.in === "path")) path[p.name] = idChoiceArb(p.name);
+  for (const p of params.filter((p) => p.in === "path")) path[p.name] = idChoiceArb(p.name, o.path);
   const queryParams = params.filter((p) => p.in === "query");
   const query = fc
     .tuple(
@@ -508,7 +539,10 @@ function caseArb(o: Operation): fc.Arbitrary<Case> {
   // Node answers 431 by itself, before the app, to a request line and headers over 16 KiB.
   const urlLength = (c: Case) =>
     new URLSearchParams(c.query).toString().length +
-    Object.values(c.path).reduce((n, v) => n + (v.kind === "literal" ? encodeSegment(v.value).length : 40), 0);
+    Object.values(c.path).reduce(
+      (n, v) => n + (v.kind === "literal" ? encodeSegment(v.value).length : 40),
+      0,
+    );
   const arb = fc.record({
     actor: actorArb(o.op),
     path: fc.record(path),
@@ -673,7 +707,8 @@ async function runCase(o: Operation, c: Case): Promise<void> {
   }
   if (sent.status >= 400) {
     const after = await digest();
-    const changed = [...before.keys()].filter((t) => before.get(t) !== after.get(t));
+    const recorded = RECORDED_REFUSALS[o.label] ?? [];
+    const changed = [...before.keys()].filter((t) => before.get(t) !== after.get(t) && !recorded.includes(t));
     if (changed.length) problems.push(`refused, but changed table(s): ${changed.join(", ")}`);
   } else if (o.method !== "get") {
     await settle();
@@ -704,35 +739,41 @@ function operations(): Operation[] {
 }
 
 describe("hostile-API fuzz", () => {
-  it("answers every operation's hostile requests with a documented status, never a 5xx, and refusals change nothing", async () => {
-    const all = operations();
-    expect(all.length).toBeGreaterThan(50);
-    const chosen = ONLY ? all.filter((o) => o.label === ONLY) : all;
-    expect(chosen.length, `FUZZ_ROUTE=${ONLY} names no operation`).toBeGreaterThan(0);
-    const perOperation = Math.max(1, Math.ceil(RUNS / chosen.length));
-    console.log(
-      `hostile-API fuzz: seed ${BASE_SEED}, ${perOperation} case(s) × ${chosen.length} operation(s)`,
-    );
-    const failures: string[] = [];
-    for (const o of chosen) {
-      const seed = BASE_SEED + all.indexOf(o);
-      await ensureWorld();
-      const result = await fc.check(
-        fc.asyncProperty(caseArb(o), (c) => runCase(o, c)),
-        { numRuns: perOperation, seed, endOnFailure: !SHRINK },
+  it(
+    "answers every operation's hostile requests with a documented status, never a 5xx, and refusals change nothing",
+    async () => {
+      const all = operations();
+      expect(all.length).toBeGreaterThan(50);
+      const chosen = ONLY ? all.filter((o) => o.label === ONLY) : all;
+      expect(chosen.length, `FUZZ_ROUTE=${ONLY} names no operation`).toBeGreaterThan(0);
+      const perOperation = Math.max(1, Math.ceil(RUNS / chosen.length));
+      console.log(
+        `hostile-API fuzz: seed ${BASE_SEED}, ${perOperation} case(s) × ${chosen.length} operation(s)`,
       );
-      if (result.failed) {
-        const error =
-          result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-        failures.push(
-          `${o.label} — after ${result.numRuns} case(s); replay: FUZZ_SEED=${BASE_SEED} FUZZ_ROUTE="${o.label}" (fast-check seed ${seed}, path ${result.counterexamplePath})\n  ${error}`,
+      const failures: string[] = [];
+      for (const o of chosen) {
+        const seed = BASE_SEED + all.indexOf(o);
+        await ensureWorld();
+        const result = await fc.check(
+          fc.asyncProperty(caseArb(o), (c) => runCase(o, c)),
+          { numRuns: perOperation, seed, endOnFailure: !SHRINK },
         );
+        if (result.failed) {
+          const error =
+            result.errorInstance instanceof Error
+              ? result.errorInstance.message
+              : String(result.errorInstance);
+          failures.push(
+            `${o.label} — after ${result.numRuns} case(s); replay: FUZZ_SEED=${BASE_SEED} FUZZ_ROUTE="${o.label}" (fast-check seed ${seed}, path ${result.counterexamplePath})\n  ${error}`,
+          );
+        }
       }
-    }
-    const summary = [...statusCounts]
-      .map(([label, counts]) => `${label}: ${[...counts].map(([s, n]) => `${s}×${n}`).join(" ")}`)
-      .join("\n");
-    console.log(`hostile-API fuzz answers (seed ${BASE_SEED}):\n${summary}`);
-    expect(failures, `seed ${BASE_SEED}:\n${failures.join("\n\n")}`).toEqual([]);
-  });
+      const summary = [...statusCounts]
+        .map(([label, counts]) => `${label}: ${[...counts].map(([s, n]) => `${s}×${n}`).join(" ")}`)
+        .join("\n");
+      console.log(`hostile-API fuzz answers (seed ${BASE_SEED}):\n${summary}`);
+      expect(failures, `seed ${BASE_SEED}:\n${failures.join("\n\n")}`).toEqual([]);
+    },
+    Math.max(180_000, RUNS * 200),
+  );
 });

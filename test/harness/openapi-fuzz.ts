@@ -142,6 +142,28 @@ function stringValue(schema: JsonSchema): fc.Arbitrary<string> {
   return fc.oneof(...choices);
 }
 
+/** Decimal text as money fields take it, and the edges of that format. */
+export const decimalText: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .tuple(fc.nat({ max: 1_000_000 }), fc.nat({ max: 99 }))
+    .map(([units, cents]) => `${units}.${String(cents).padStart(2, "0")}`),
+  fc.constantFrom(
+    "0",
+    "0.00",
+    "-1",
+    "-0.01",
+    "1e3",
+    "0.0000001",
+    "99999999999999999999",
+    "1,5",
+    " 10 ",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "",
+  ),
+);
+
 function objectValue(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
   const properties = schema.properties ?? {};
   const keys = Object.keys(properties);
@@ -151,7 +173,14 @@ function objectValue(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
       : fc.constant({});
   }
   const record: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const key of keys) record[key] = schemaValue(properties[key], depth + 1);
+  for (const key of keys) {
+    const value = schemaValue(properties[key], depth + 1);
+    // Money travels as a free-form string: mostly decimals (to reach the handler), some edge cases.
+    record[key] =
+      properties[key]?.type === "string" && !properties[key]?.pattern && /amount|threshold/i.test(key)
+        ? fc.oneof({ weight: 3, arbitrary: decimalText }, { weight: 1, arbitrary: value })
+        : value;
+  }
   return fc.record(record, { requiredKeys: (schema.required ?? []).filter((k) => keys.includes(k)) });
 }
 
@@ -205,10 +234,22 @@ type Mutation =
   | { kind: "none" }
   | { kind: "drop"; path: number[] }
   | { kind: "replace"; path: number[]; value: unknown }
-  | { kind: "extra"; path: number[]; key: string; value: unknown };
+  | { kind: "extra"; path: number[]; key: string; value: unknown }
+  | { kind: "taint"; path: number[]; char: string; at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 2, arbitrary: fc.constant({ kind: "none" as const }) },
+  // A string the schema accepts, with a character PostgreSQL or a log line may not: NUL, a lone
+  // surrogate, a line break, bidi override, a control character.
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("taint" as const),
+      path: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+      char: fc.constantFrom("\u0000", "\ud800", "\r\n", "\u202e", "\u0007", "\u00ff", "\ufeff"),
+      at: fc.nat(),
+    }),
+  },
+  { weight: 5, arbitrary: fc.constant({ kind: "none" as const }) },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("drop" as const), path: fc.array(fc.nat(), { maxLength: 4 }) }),
@@ -250,6 +291,12 @@ function applyMutation(value: unknown, m: Mutation): unknown {
     key = keys[step % keys.length]!;
     node = (parent as Record<string, unknown>)[key];
   }
+  if (m.kind === "taint") {
+    if (typeof node !== "string" || parent === undefined || key === undefined) return root;
+    const at = m.at % (node.length + 1);
+    (parent as Record<string, unknown>)[key] = `${node.slice(0, at)}${m.char}${node.slice(at)}`;
+    return root;
+  }
   if (m.kind === "extra") {
     if (node !== null && typeof node === "object" && !Array.isArray(node)) {
       Object.defineProperty(node, m.key, {
@@ -284,8 +331,15 @@ export function hostileBody(schema: JsonSchema | undefined): fc.Arbitrary<unknow
 
 /** A query-string value for a parameter: the schema's own, as text, or hostile text; sometimes repeated. */
 export function queryValues(schema: JsonSchema): fc.Arbitrary<string[]> {
+  const own = schemaValue(schema).map((v) => (typeof v === "string" ? v : JSON.stringify(v)));
   const text = fc.oneof(
-    { weight: 4, arbitrary: schemaValue(schema).map((v) => (typeof v === "string" ? v : JSON.stringify(v))) },
+    { weight: 4, arbitrary: own },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(own, fc.constantFrom("\u0000", "\ud800", "\r\n", "\u202e"), fc.nat())
+        .map(([v, c, at]) => `${v.slice(0, at % (v.length + 1))}${c}${v.slice(at % (v.length + 1))}`),
+    },
     { weight: 3, arbitrary: hostileString.map((s) => s.slice(0, 1_500)) },
   );
   return fc.oneof(
