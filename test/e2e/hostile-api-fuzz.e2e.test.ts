@@ -15,6 +15,7 @@ import {
   type OpenApiDocument,
   type OpenApiOperation,
   queryValues,
+  schemaValue,
 } from "../harness/openapi-fuzz.ts";
 import { startTestApp, type TestApp } from "../harness/test-app.ts";
 
@@ -738,7 +739,58 @@ function operations(): Operation[] {
   return list;
 }
 
+/** Every string (and key) in a value with a NUL put in its middle. */
+function withNul(value: unknown): unknown {
+  if (typeof value === "string") return `${value.slice(0, 1)}\u0000${value.slice(1)}`;
+  if (Array.isArray(value)) return value.map(withNul);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withNul(v)]));
+  }
+  return value;
+}
+
 describe("hostile-API fuzz", () => {
+  it("refuses a NUL in any string of a body, query or call metadata with 400 (PostgreSQL cannot store it)", async () => {
+    await ensureWorld();
+    const problems: string[] = [];
+    let probes = 0;
+    for (const o of operations()) {
+      const json = o.op.requestBody?.content["application/json"]?.schema;
+      const queryParams = (o.op.parameters ?? []).filter(
+        (p) => p.in === "query" && p.schema.type === "string",
+      );
+      if (!json && !queryParams.length) continue;
+      const roles = (o.op["x-roles"] ?? []) as ("owner" | "manager" | "staff")[];
+      const actor: Actor = roles.length ? { kind: "role", role: roles[0]! } : { kind: "anonymous" };
+      const path: Record<string, IdChoice> = {};
+      for (const p of (o.op.parameters ?? []).filter((p) => p.in === "path")) {
+        const own = kindOfPath[o.path.split("/").at(o.path.split("/").indexOf(`{${p.name}}`) - 1) ?? ""];
+        path[p.name] = own ? { kind: "known", owner: "attacker", key: own[0]! } : { kind: "library" };
+      }
+      const [base] = fc.sample(schemaValue(json), { seed: 1, numRuns: 1 });
+      const tainted = withNul(base ?? {});
+      if (json && JSON.stringify(tainted) === JSON.stringify(base)) continue;
+      const c: Case = {
+        actor,
+        path,
+        query: json ? [] : queryParams.map((p) => [p.name, "a\u0000b"] as [string, string]),
+        body: json ? { kind: "json", value: tainted } : { kind: "none" },
+      };
+      const sent = await send(o, c);
+      probes++;
+      if (sent.status !== 400 || !sent.text.includes("NUL")) {
+        problems.push(`${o.label} → ${sent.status} ${clip(sent.text, 200)}`);
+      }
+    }
+    const pushed = await pushRecording(`${app.baseUrl}/api/v1/ingest/${attacker.sourceToken}/calls`, wav, {
+      externalId: "call\u0000one",
+    });
+    if (pushed.status !== 400)
+      problems.push(`ingest metadata → ${pushed.status} ${JSON.stringify(pushed.body)}`);
+    expect(probes).toBeGreaterThan(20);
+    expect(problems).toEqual([]);
+  });
+
   it(
     "answers every operation's hostile requests with a documented status, never a 5xx, and refusals change nothing",
     async () => {
