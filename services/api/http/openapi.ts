@@ -58,6 +58,7 @@ export function buildOpenApiDocument(
       : route.body
         ? { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } }
         : undefined;
+    const secured = route.access !== "public" && route.access !== "token";
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(route.responses)) {
       const isError = Number(status) >= 400;
@@ -71,11 +72,17 @@ export function buildOpenApiDocument(
         ...(schema ? { content: { "application/json": { schema } } } : {}),
       };
     }
+    // What mountRoutes answers by itself, around every handler: documented here so no route has to repeat it.
+    for (const [status, description] of Object.entries(frameworkResponses(route, secured))) {
+      responses[status] ??= {
+        description,
+        content: { "application/json": { schema: jsonSchema(errorEnvelope, "output") } },
+      };
+    }
     responses.default = {
       description: "Error",
       content: { "application/json": { schema: jsonSchema(errorEnvelope, "output") } },
     };
-    const secured = route.access !== "public" && route.access !== "token";
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       summary: route.summary,
@@ -93,4 +100,27 @@ export function buildOpenApiDocument(
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     paths,
   };
+}
+
+/**
+ * The refusals `mountRoutes` (route.ts) and the JSON body parser give on their own: authentication and
+ * role (401/403), schema validation and unreadable JSON (400), the 1 MiB JSON limit (413), a body that is
+ * not JSON (415), and a reused or busy Idempotency-Key (409).
+ */
+function frameworkResponses(route: AnyRoute, secured: boolean): Record<number, string> {
+  const jsonParsed = !route.rawBody && route.method !== "get";
+  const out: Record<number, string> = {};
+  if (route.params || route.query || jsonParsed || route.idempotent) {
+    out[400] = "VALIDATION_FAILED: the path, query or body does not match the schema (see details)";
+  }
+  if (secured) {
+    out[401] = "UNAUTHENTICATED: no valid bearer token";
+    out[403] = "FORBIDDEN: the user's role may not do this";
+  }
+  if (jsonParsed) {
+    out[413] = "PAYLOAD_TOO_LARGE: the JSON body is over 1 MiB";
+    out[415] = "UNSUPPORTED_MEDIA: the body is not application/json (or not in UTF-8)";
+  }
+  if (route.idempotent) out[409] = "CONFLICT: the Idempotency-Key was used for another request, or is in use";
+  return out;
 }

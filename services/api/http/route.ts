@@ -127,6 +127,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
   if (!schema) return value;
+  assertNoNul(value, where);
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   throw new AppError("VALIDATION_FAILED", `The request ${where} is invalid.`, {
@@ -199,4 +200,46 @@ async function runIdempotently(
     }
     throw error;
   }
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000: a NUL anywhere in a request's strings (keys included)
+ * is refused here as 400, before it can reach a query and fail there as a 500.
+ */
+export function assertNoNul(value: unknown, where: string): void {
+  const found = findNul(value, where);
+  if (found) {
+    throw new AppError("VALIDATION_FAILED", `The request ${where} is invalid.`, {
+      details: [{ path: found.join("."), message: "must not contain the NUL character (U+0000)" }],
+    });
+  }
+}
+
+interface Trail {
+  key: string;
+  up: Trail | undefined;
+}
+
+function findNul(value: unknown, root: string): string[] | undefined {
+  // Iterative, each node pointing to its parent: a body may nest far deeper than the call stack, and
+  // copying paths along the way would cost the square of the depth.
+  const stack: [unknown, Trail][] = [[value, { key: root, up: undefined }]];
+  const pathOf = (t: Trail): string[] => {
+    const keys: string[] = [];
+    for (let at: Trail | undefined = t; at; at = at.up) keys.push(at.key);
+    return keys.reverse();
+  };
+  while (stack.length) {
+    const [node, trail] = stack.pop()!;
+    if (typeof node === "string") {
+      if (node.includes("\u0000")) return pathOf(trail);
+    } else if (node !== null && typeof node === "object") {
+      for (const [key, child] of Object.entries(node)) {
+        const next = { key, up: trail };
+        if (key.includes("\u0000")) return pathOf(next);
+        stack.push([child, next]);
+      }
+    }
+  }
+  return undefined;
 }

@@ -61,6 +61,7 @@ export function sandboxCheckoutRoutes(
         303: { description: "Redirect to /#/billing" },
         400: { description: "No valid outcome" },
         404: { description: "No such sandbox payment" },
+        413: { description: "The form is over 4 KiB" },
       },
       handler: async ({ req, params, log }) => {
         const form = new URLSearchParams((await readRawBody(req, 4 * 1024)).toString("utf8"));

@@ -27,7 +27,7 @@ import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifec
 import { decryptSecret, hashToken, safeEqualHex } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { discardUpload, onIdle, receiveMultipart } from "../../http/multipart.ts";
-import { type AnyRoute, defineRoute } from "../../http/route.ts";
+import { type AnyRoute, assertNoNul, defineRoute } from "../../http/route.ts";
 
 const SIGNATURE_MAX_AGE_SEC = 5 * 60;
 
@@ -45,6 +45,7 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
     } catch {
       throw new AppError("VALIDATION_FAILED", "The `metadata` field is not valid JSON.");
     }
+    assertNoNul(json, "metadata");
     const result = schema.safeParse(json);
     if (!result.success) {
       throw new AppError("VALIDATION_FAILED", "The metadata is invalid.", {
@@ -72,9 +73,17 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
       responses: {
         202: { description: "Accepted", schema: ingestResult },
         200: { description: "Duplicate externalId: the existing call", schema: ingestResult },
+        400: {
+          description: "Metadata missing or invalid, no recording, malformed multipart or bad recordingUrl",
+        },
         401: { description: "Bad token or signature" },
+        403: { description: "The source is disabled, or the account is blocked" },
+        408: { description: "The body stalled" },
+        409: { description: "The account is closed, scheduled for deletion or has processing blocked" },
         413: { description: "Too large" },
-        422: { description: "Not readable audio" },
+        415: { description: "Neither multipart/form-data nor JSON with a recordingUrl" },
+        422: { description: "Not readable audio, or longer than the limit" },
+        429: { description: "Too many uploads a minute, or downloads at once, for this account" },
       },
       handler: async ({ req, params, log }) => {
         const startedAt = performance.now();
@@ -231,6 +240,14 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
       },
       responses: {
         202: { description: "Accepted", schema: z.object({ callId: z.uuid(), status: z.string() }) },
+        400: { description: "Metadata invalid, no recording, or malformed multipart" },
+        403: { description: "The account is blocked" },
+        408: { description: "The body stalled" },
+        409: { description: "The account is closed, scheduled for deletion or has processing blocked" },
+        413: { description: "Too large" },
+        415: { description: "Not multipart/form-data" },
+        422: { description: "Not readable audio, or longer than the limit" },
+        429: { description: "Too many uploads a minute for this account" },
       },
       handler: async ({ req, auth }) => {
         refuseBeforeUpload(req, auth.account);
