@@ -116,7 +116,7 @@ export function createApp(deps: ApiDeps): express.Express {
     authenticate,
     idempotency: {
       claim: (input) => claimIdempotencyKey(db, input),
-      complete: (input) => completeIdempotencyKey(db, input),
+      complete: (input, tx) => completeIdempotencyKey(tx ?? db, input),
       release: (accountId, key) => releaseIdempotencyKey(db, accountId, key),
     },
     jsonParser: express.json({ limit: "1mb", strict: true, type: "application/json" }),

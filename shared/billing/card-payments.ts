@@ -1,4 +1,5 @@
 import { and, desc, eq, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit-log.ts";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/client.ts";
 import { paymentEvents, payments, refunds } from "../db/schema/index.ts";
@@ -237,6 +238,8 @@ export interface RefundInput {
   amount: Money;
   reason: string;
   staffUserId: string;
+  /** The staff member's client address, for the audit entry. */
+  staffIp?: string | null;
 }
 
 export interface RefundResult {
@@ -257,10 +260,13 @@ export interface RefundResult {
  * The payment row is locked first, so two refunds of one payment are decided one after the other and
  * together never exceed it (REFUND_EXCEEDS_PAYMENT). If `main` is lower than the refund (the money was
  * spent), the database's non-negative check refuses it: CONFLICT, nothing written.
+ * The audit entry `staff.payment_refund` and whatever `beforeCommit` writes (the route's Idempotency-Key
+ * answer) commit in the same transaction as the money, or nothing does.
  */
 export async function refundPayment(
   deps: { db: Db; clock: () => Date },
   input: RefundInput,
+  options: { beforeCommit?: (tx: Db, refund: RefundResult) => Promise<void> } = {},
 ): Promise<RefundResult> {
   if (!input.amount.isPositive())
     throw new AppError("VALIDATION_FAILED", "A refund amount must be positive.");
@@ -317,7 +323,7 @@ export async function refundPayment(
         occurredAt: now,
         paymentId: payment.id,
       });
-      return {
+      const refund: RefundResult = {
         id: row!.id,
         paymentId: payment.id,
         accountId: payment.accountId,
@@ -327,6 +333,17 @@ export async function refundPayment(
         reason,
         createdAt: row!.createdAt,
       };
+      // In the money's transaction: the entry exists exactly when the refund does.
+      await recordAudit(tx, {
+        accountId: payment.accountId,
+        actor: { userId: input.staffUserId, role: "staff", ip: input.staffIp ?? null },
+        action: "staff.payment_refund",
+        objectType: "payment",
+        objectId: payment.id,
+        details: { refundId: refund.id, amount: refund.amount.toFixed(2) },
+      });
+      await options.beforeCommit?.(tx, refund);
+      return refund;
     });
   } catch (error) {
     if (isCheckViolation(error, "ledger_accounts_customer_nonnegative")) {

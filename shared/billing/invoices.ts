@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
 import { and, desc, eq, lte, sql } from "drizzle-orm";
+import { recordAudit, systemActor } from "../audit/audit-log.ts";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/client.ts";
 import { invoicePayments, invoices } from "../db/schema/index.ts";
@@ -264,6 +265,8 @@ export interface RecordInvoicePaymentInput {
   /** When the money reached the seller's account (the bank statement's value date and time). */
   paidAt: Date;
   staffUserId: string | null;
+  /** The staff member's client address, for the audit entry. */
+  staffIp?: string | null;
 }
 
 export interface RecordInvoicePaymentResult {
@@ -288,13 +291,17 @@ type PaymentOutcome =
  * - amount or currency differs from the invoice → `refused_mismatch`, nothing credited, VALIDATION_FAILED;
  * - otherwise the invoice becomes paid, `credited`, and `main` is credited with the invoice amount.
  * Repeating the confirmation that paid the invoice (same amount and paidAt) returns the same result and
- * writes nothing. A different payment against a paid invoice (a second transfer) is recorded as
- * `refused_mismatch` and refused with INVOICE_NOT_PAYABLE: it is to be returned, not credited.
+ * writes nothing but its audit entry. A different payment against a paid invoice (a second transfer) is
+ * recorded as `refused_mismatch` and refused with INVOICE_NOT_PAYABLE: it is to be returned, not credited.
  * Refusals are committed before the error is thrown, so the flag for return survives.
+ * Every confirmation gets its audit entry `staff.invoice_payment` (details.outcome) in the same
+ * transaction as what it decided; `beforeCommit` (the route's Idempotency-Key answer) runs there too
+ * when the invoice is credited, so the credit, its audit entry and its answer commit together or not at all.
  */
 export async function recordInvoicePayment(
   deps: { db: Db; queue: Pick<JobQueue, "send">; clock: () => Date },
   input: RecordInvoicePaymentInput,
+  options: { beforeCommit?: (tx: Db, result: RecordInvoicePaymentResult) => Promise<void> } = {},
 ): Promise<RecordInvoicePaymentResult> {
   const now = deps.clock();
   if (input.paidAt.getTime() > now.getTime()) {
@@ -303,58 +310,30 @@ export async function recordInvoicePayment(
     });
   }
   const outcome = await deps.db.transaction(async (tx): Promise<PaymentOutcome> => {
-    const [row] = await tx.select().from(invoices).where(eq(invoices.id, input.invoiceId)).for("update");
-    if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
-    const invoice = toInvoice(row);
-    const record = (outcome: "credited" | "refused_expired" | "refused_mismatch") =>
-      tx.insert(invoicePayments).values({
-        invoiceId: invoice.id,
-        amount: input.amount.toDbString(),
-        paidAt: input.paidAt,
-        outcome,
-        staffUserId: input.staffUserId,
-      });
-
-    if (invoice.status === "paid") {
-      const repeat =
-        input.amount.equals(invoice.amount) && invoice.paidAt?.getTime() === input.paidAt.getTime();
-      if (repeat) return { kind: "credited", invoice, alreadyPaid: true };
-      await record("refused_mismatch");
-      return { kind: "refused_paid", invoice };
-    }
-    if (invoice.status === "expired" || input.paidAt.getTime() >= invoice.validUntil.getTime()) {
-      await record("refused_expired");
-      if (invoice.status === "issued" && now.getTime() >= invoice.validUntil.getTime()) {
-        await tx.update(invoices).set({ status: "expired" }).where(eq(invoices.id, invoice.id));
-        return { kind: "refused_expired", invoice: { ...invoice, status: "expired" } };
-      }
-      return { kind: "refused_expired", invoice };
-    }
-    if (!input.amount.equals(invoice.amount)) {
-      await record("refused_mismatch");
-      return { kind: "refused_mismatch", invoice };
-    }
-
-    await tx
-      .update(invoices)
-      .set({ status: "paid", paidAt: input.paidAt })
-      .where(and(eq(invoices.id, invoice.id), eq(invoices.status, "issued")));
-    await record("credited");
-    // occurredAt is when the money reached the balance (now), so the ledger stays in posting order;
-    // the bank's value date is kept on the invoice and its payment row.
-    await creditTopUp(tx, deps.queue, {
-      accountId: invoice.accountId,
-      amount: invoice.amount,
-      channel: "bank",
-      idempotencyKey: `top_up:invoice:${invoice.id}`,
-      occurredAt: now,
-      invoiceId: invoice.id,
+    const decided = await decideInvoicePayment(tx, deps, input, now);
+    await recordAudit(tx, {
+      accountId: decided.invoice.accountId,
+      actor: input.staffUserId
+        ? { userId: input.staffUserId, role: "staff", ip: input.staffIp ?? null }
+        : systemActor,
+      action: "staff.invoice_payment",
+      objectType: "invoice",
+      objectId: decided.invoice.id,
+      details: {
+        amount: input.amount.toFixed(2),
+        currency: input.amount.currency,
+        paidAt: input.paidAt.toISOString(),
+        outcome: decided.kind === "credited" && decided.alreadyPaid ? "repeat" : decided.kind,
+      },
     });
-    return {
-      kind: "credited",
-      invoice: { ...invoice, status: "paid", paidAt: input.paidAt },
-      alreadyPaid: false,
-    };
+    if (decided.kind === "credited") {
+      await options.beforeCommit?.(tx, {
+        invoice: decided.invoice,
+        credited: true,
+        alreadyPaid: decided.alreadyPaid,
+      });
+    }
+    return decided;
   });
 
   const { invoice } = outcome;
@@ -390,6 +369,67 @@ export async function recordInvoicePayment(
         { context: { invoiceId: invoice.id } },
       );
   }
+}
+
+/** The decision on one confirmation, in the caller's transaction (invoice row locked FOR UPDATE). */
+async function decideInvoicePayment(
+  tx: Db,
+  deps: { queue: Pick<JobQueue, "send"> },
+  input: RecordInvoicePaymentInput,
+  now: Date,
+): Promise<PaymentOutcome> {
+  const [row] = await tx.select().from(invoices).where(eq(invoices.id, input.invoiceId)).for("update");
+  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
+  const invoice = toInvoice(row);
+  const record = (outcome: "credited" | "refused_expired" | "refused_mismatch") =>
+    tx.insert(invoicePayments).values({
+      invoiceId: invoice.id,
+      amount: input.amount.toDbString(),
+      paidAt: input.paidAt,
+      outcome,
+      staffUserId: input.staffUserId,
+    });
+
+  if (invoice.status === "paid") {
+    const repeat =
+      input.amount.equals(invoice.amount) && invoice.paidAt?.getTime() === input.paidAt.getTime();
+    if (repeat) return { kind: "credited", invoice, alreadyPaid: true };
+    await record("refused_mismatch");
+    return { kind: "refused_paid", invoice };
+  }
+  if (invoice.status === "expired" || input.paidAt.getTime() >= invoice.validUntil.getTime()) {
+    await record("refused_expired");
+    if (invoice.status === "issued" && now.getTime() >= invoice.validUntil.getTime()) {
+      await tx.update(invoices).set({ status: "expired" }).where(eq(invoices.id, invoice.id));
+      return { kind: "refused_expired", invoice: { ...invoice, status: "expired" } };
+    }
+    return { kind: "refused_expired", invoice };
+  }
+  if (!input.amount.equals(invoice.amount)) {
+    await record("refused_mismatch");
+    return { kind: "refused_mismatch", invoice };
+  }
+
+  await tx
+    .update(invoices)
+    .set({ status: "paid", paidAt: input.paidAt })
+    .where(and(eq(invoices.id, invoice.id), eq(invoices.status, "issued")));
+  await record("credited");
+  // occurredAt is when the money reached the balance (now), so the ledger stays in posting order;
+  // the bank's value date is kept on the invoice and its payment row.
+  await creditTopUp(tx, deps.queue, {
+    accountId: invoice.accountId,
+    amount: invoice.amount,
+    channel: "bank",
+    idempotencyKey: `top_up:invoice:${invoice.id}`,
+    occurredAt: now,
+    invoiceId: invoice.id,
+  });
+  return {
+    kind: "credited",
+    invoice: { ...invoice, status: "paid", paidAt: input.paidAt },
+    alreadyPaid: false,
+  };
 }
 
 /**

@@ -37,6 +37,14 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
   /** The last lines it wrote (for failure messages). */
   tail(): string;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends a signal to its whole process group (started with `detached: true` only). */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** PIDs of live processes in its process group other than the service itself (`detached: true`). */
+  groupChildren(): number[];
+  /** Names of its direct children (e.g. "pocketsphinx_co", "ffmpeg"). */
+  childNames(): string[];
 }
 
 const READY_LINE: Record<ServiceName, RegExp> = {
@@ -45,18 +53,27 @@ const READY_LINE: Record<ServiceName, RegExp> = {
   scheduler: /"msg":"(schedules started|scheduler started)"|"component":"scheduler"/,
 };
 
+/**
+ * `detached: true` starts the service as the leader of its own process group, as a terminal or a
+ * container runtime starts it: a signal to the group reaches its children (PocketSphinx, ffmpeg) too.
+ */
 export function startService(
   service: ServiceName,
   label: string,
   env: Record<string, string>,
   logDir: string,
+  options: { detached?: boolean } = {},
 ): ServiceProcess {
+  const detached = options.detached ?? false;
   const child = spawn(process.execPath, ["--import", "tsx", `services/${service}/main.ts`], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached,
   });
+  const pid = child.pid!;
   const log = fs.createWriteStream(path.join(logDir, `${label}.log`), { flags: "a" });
+  let text = "";
   const lines: string[] = [];
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;
@@ -66,9 +83,10 @@ export function startService(
   });
   ready.catch(() => {});
   const onData = (chunk: Buffer) => {
-    const text = chunk.toString("utf8");
-    log.write(text);
-    for (const line of text.split("\n")) {
+    const chunkText = chunk.toString("utf8");
+    log.write(chunkText);
+    text += chunkText;
+    for (const line of chunkText.split("\n")) {
       if (!line) continue;
       lines.push(line);
       if (lines.length > 40) lines.shift();
@@ -77,7 +95,15 @@ export function startService(
   };
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
-  const killAtExit = () => child.kill("SIGKILL");
+  const killAtExit = () => {
+    if (!detached) {
+      child.kill("SIGKILL");
+      return;
+    }
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+  };
   atExit.add(killAtExit);
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code, signal) => {
@@ -89,7 +115,39 @@ export function startService(
   });
   // The scheduler logs nothing of its own at start: it is ready when it is up for a moment.
   if (service === "scheduler") setTimeout(resolveReady, 3000).unref();
-  return { name: label, child, ready, exited, tail: () => lines.join("\n") };
+  const assertDetached = () => {
+    if (!detached) throw new Error(`${label} was not started with detached: true`);
+  };
+  return {
+    name: label,
+    child,
+    ready,
+    exited,
+    tail: () => lines.join("\n"),
+    output: () => text,
+    signalGroup(signal) {
+      assertDetached();
+      process.kill(-pid, signal);
+    },
+    groupChildren() {
+      assertDetached();
+      return psLines(["-o", "pid=", "-g", String(pid)])
+        .map(Number)
+        .filter((p) => p !== pid);
+    },
+    childNames: () => psLines(["-o", "comm=", "--ppid", String(pid)]),
+  };
+}
+
+function psLines(args: string[]): string[] {
+  try {
+    return execFileSync("ps", args, { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
 }
 
 /** SIGKILL (or another signal) and wait for the exit. */
@@ -225,7 +283,8 @@ export async function clusterEnv(options: {
   s3Endpoint: string;
   /** The endpoint the bucket is created through (the real one when s3Endpoint is a proxy). */
   bucketEndpoint: string;
-  openAiBaseUrl: string;
+  /** The OpenAI emulator for speech and analysis; without it the offline providers (PocketSphinx, rules). */
+  openAiBaseUrl?: string;
   dataDir: string;
   extra?: Record<string, string>;
 }): Promise<{ env: Record<string, string>; apiPort: number }> {
@@ -258,12 +317,16 @@ export async function clusterEnv(options: {
     PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString("hex"),
     // Production refuses to start without SMTP; nothing listens there (mail failures are logged, not fatal).
     SMTP_URL: "smtp://127.0.0.1:9",
-    OPENAI_API_KEY: "local-key",
-    OPENAI_BASE_URL: options.openAiBaseUrl,
-    OPENAI_ANALYSIS_BASE_URL: options.openAiBaseUrl,
-    SPEECH_PROVIDERS: "openai",
-    ANALYSIS_PROVIDERS: "openai",
-    TRANSCRIPTION_PROVIDER: "openai",
+    ...(options.openAiBaseUrl
+      ? {
+          OPENAI_API_KEY: "local-key",
+          OPENAI_BASE_URL: options.openAiBaseUrl,
+          OPENAI_ANALYSIS_BASE_URL: options.openAiBaseUrl,
+          SPEECH_PROVIDERS: "openai",
+          ANALYSIS_PROVIDERS: "openai",
+          TRANSCRIPTION_PROVIDER: "openai",
+        }
+      : { SPEECH_PROVIDERS: "pocketsphinx", TRANSCRIPTION_PROVIDER: "pocketsphinx" }),
     PIPELINE_CONCURRENCY: "2",
     MAX_UPLOADS_PER_MINUTE: "100000",
     ...options.extra,

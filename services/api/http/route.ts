@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response, Router } from "express";
 import type { z } from "zod";
+import type { Db } from "../../../shared/db/client.ts";
 import type { AccountRow, Role, UserRow } from "../../../shared/db/repositories/accounts.repository.ts";
 import { AppError, httpStatusOf } from "../../../shared/errors/app-error.ts";
 import type { Logger } from "../../../shared/logging/logger.ts";
@@ -20,6 +21,13 @@ export interface HandlerContext<B, Q, P> {
   /** Present on every route whose `access` is not "public" or "token". */
   auth: AuthContext;
   log: Logger;
+  /**
+   * Stores `result` as the answer to this request's Idempotency-Key inside the caller's transaction (a
+   * no-op without a key): a money action passes it the transaction that moves the money, so once the effect
+   * commits, its key can only replay this answer and is never released for a second run — whatever fails
+   * or crashes after the commit. Return the same result from the handler.
+   */
+  keepAnswer: (tx: Db, result: { status: number; body?: unknown }) => Promise<void>;
 }
 
 export type HandlerResult = { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
@@ -93,7 +101,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
       const params = parse(route.params, req.params, "path");
       const query = parse(route.query, req.query, "query");
       const body = route.rawBody ? undefined : parse(route.body, req.body, "body");
-      const run = () =>
+      const run = (keepAnswer: HandlerContext<unknown, unknown, unknown>["keepAnswer"]) =>
         route.handler({
           req,
           res,
@@ -102,6 +110,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
           params,
           auth: auth as AuthContext,
           log: auth ? log.child({ accountId: auth.account.id, userId: auth.user.id }) : log,
+          keepAnswer,
         });
       const idempotencyKey = req.headers["idempotency-key"];
       const result =
@@ -116,7 +125,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], deps: R
               res,
               run,
             )
-          : await run();
+          : await run(async () => {});
       if (!result || res.headersSent) return;
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
       if (result.body === undefined) res.status(result.status).end();
@@ -146,7 +155,12 @@ export interface IdempotencyStore {
     | { kind: "in_progress" }
     | { kind: "mismatch" }
   >;
-  complete(input: { accountId: string; key: string; status: number; response: unknown }): Promise<void>;
+  /** Stores the answer of a claimed key; through `tx` when given, so it commits with the request's effect. */
+  complete(
+    input: { accountId: string; key: string; status: number; response: unknown },
+    tx?: Db,
+  ): Promise<void>;
+  /** Frees a claimed key that has no answer yet (one kept in a committed transaction stays). */
   release(accountId: string, key: string): Promise<void>;
 }
 
@@ -158,7 +172,7 @@ async function runIdempotently(
   req: Request,
   body: unknown,
   res: Response,
-  run: () => Promise<HandlerResult>,
+  run: (keepAnswer: HandlerContext<unknown, unknown, unknown>["keepAnswer"]) => Promise<HandlerResult>,
 ): Promise<HandlerResult> {
   if (!/^[\w.:-]{8,200}$/.test(key)) {
     throw new AppError(
@@ -183,11 +197,15 @@ async function runIdempotently(
     return { status: claim.status, body: claim.response ?? undefined };
   }
   try {
-    const result = await run();
+    const result = await run((tx, answer) =>
+      store.complete({ accountId, key, status: answer.status, response: answer.body ?? null }, tx),
+    );
+    // A no-op when the handler kept its answer in its transaction (only a key without an answer is updated).
     await store.complete({ accountId, key, status: result?.status ?? 200, response: result?.body ?? null });
     return result;
   } catch (error) {
-    // A refusal (4xx) is the answer to this request and is kept; our own failure frees the key for a retry.
+    // A refusal (4xx) is the answer to this request and is kept; our own failure frees the key for a retry
+    // — unless the effect committed with its answer (keepAnswer): then the release finds no key to free.
     if (error instanceof AppError && httpStatusOf(error.code) < 500) {
       await store.complete({
         accountId,

@@ -170,9 +170,9 @@ export const callAnalyses = pgTable(
 /**
  * Report rollup: per account, Astana day (of when the call happened: started, else received) and
  * operator (external id, name — either may be null) the sums the operator KPIs and daily trends are
- * made of. Maintained by triggers on calls and call_analyses (custom migration `report_rollup_triggers`):
- * every change that moves an aggregate recomputes the affected rows from `calls`, so a call is counted
- * once however often a step reruns. Read by reports.repository.ts for whole days only.
+ * made of. Maintained by triggers on calls and call_analyses (custom migrations `report_rollup_triggers`,
+ * `report_rollup_deferred`): every change that moves an aggregate has the affected rows recomputed from
+ * `calls` at its transaction's commit, so a call is counted once however often a step reruns. Read by reports.repository.ts for whole days only.
  */
 export const reportDailyOperators = pgTable(
   "report_daily_operators",
@@ -204,3 +204,18 @@ export const reportDailyOperators = pgTable(
   },
   (t) => [index("report_daily_operators_account_day_idx").on(t.accountId, t.day)],
 );
+
+/**
+ * The rollup rows a transaction changed, recomputed at its commit (custom migration
+ * `report_rollup_deferred`): the triggers on calls and call_analyses only note (account, day, operator)
+ * here; a deferred trigger then refreshes every noted row in one sorted pass and deletes the notes, so
+ * two transactions touching the same rows in opposite order take the rows' locks in the same order and
+ * cannot deadlock. Empty outside a running transaction. No foreign key: a note of an account deleted in
+ * the same transaction is skipped at commit.
+ */
+export const reportRollupPending = pgTable("report_rollup_pending", {
+  accountId: uuid("account_id").notNull(),
+  day: date("day").notNull(),
+  operatorExternalId: text("operator_external_id"),
+  operatorName: text("operator_name"),
+});

@@ -1,6 +1,9 @@
 import { z } from "zod";
-import { recordAudit } from "../../../../shared/audit/audit-log.ts";
-import { getInvoiceForStaff, recordInvoicePayment } from "../../../../shared/billing/invoices.ts";
+import {
+  getInvoiceForStaff,
+  type RecordInvoicePaymentResult,
+  recordInvoicePayment,
+} from "../../../../shared/billing/invoices.ts";
 import { currencies, Money } from "../../../../shared/money/money.ts";
 import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
 import type { ApiDeps } from "../../api-deps.ts";
@@ -43,8 +46,16 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
           description: "INVOICE_EXPIRED (refused, flagged for return) or INVOICE_NOT_PAYABLE (already paid)",
         },
       },
-      handler: async ({ params, body, auth, log, req }) => {
+      handler: async ({ params, body, auth, log, req, keepAnswer }) => {
         const current = await getInvoiceForStaff(db, params.id);
+        const answer = (result: RecordInvoicePaymentResult) => ({
+          status: 200,
+          body: {
+            invoice: { ...toInvoiceDto(result.invoice), accountId: result.invoice.accountId },
+            credited: result.credited,
+          },
+        });
+        // The credit, its audit entry and the Idempotency-Key's answer commit in one transaction.
         const result = await recordInvoicePayment(
           { db, queue: deps.queue, clock: deps.clock },
           {
@@ -52,16 +63,10 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
             amount: Money.of(body.amount, body.currency ?? current.amount.currency),
             paidAt: new Date(body.paidAt),
             staffUserId: auth.user.id,
+            staffIp: clientAddress(req),
           },
+          { beforeCommit: (tx, done) => keepAnswer(tx, answer(done)) },
         );
-        await recordAudit(db, {
-          accountId: result.invoice.accountId,
-          actor: { userId: auth.user.id, role: "staff", ip: clientAddress(req) },
-          action: "staff.invoice_payment",
-          objectType: "invoice",
-          objectId: result.invoice.id,
-          details: { amount: body.amount, paidAt: body.paidAt, credited: result.credited },
-        });
         if (result.credited) {
           // After the commit, outside any transaction; a failure here is retried by low-balance-notify.
           await notifyInvoicePaid(
@@ -73,13 +78,7 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
             },
           ).catch((err) => log.warn({ err }, "invoice-paid notice deferred to the job"));
         }
-        return {
-          status: 200,
-          body: {
-            invoice: { ...toInvoiceDto(result.invoice), accountId: result.invoice.accountId },
-            credited: result.credited,
-          },
-        };
+        return answer(result);
       },
     }),
   ];

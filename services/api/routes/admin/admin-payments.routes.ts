@@ -1,6 +1,9 @@
 import { z } from "zod";
-import { recordAudit } from "../../../../shared/audit/audit-log.ts";
-import { findPaymentById, refundPayment } from "../../../../shared/billing/card-payments.ts";
+import {
+  findPaymentById,
+  type RefundResult,
+  refundPayment,
+} from "../../../../shared/billing/card-payments.ts";
 import { notFound } from "../../../../shared/errors/app-error.ts";
 import { Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
@@ -50,36 +53,10 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             "REFUND_EXCEEDS_PAYMENT (refunds would exceed the payment), or CONFLICT (not succeeded, or the balance is lower than the refund)",
         },
       },
-      handler: async ({ params, body, auth, log, req }) => {
+      handler: async ({ params, body, auth, log, req, keepAnswer }) => {
         const payment = await findPaymentById(db, params.id);
         if (!payment) throw notFound("Payment");
-        const refund = await refundPayment(
-          { db, clock: deps.clock },
-          {
-            paymentId: payment.id,
-            amount: Money.of(body.amount, payment.currency),
-            reason: body.reason,
-            staffUserId: auth.user.id,
-          },
-        );
-        await recordAudit(db, {
-          accountId: refund.accountId,
-          actor: { userId: auth.user.id, role: "staff", ip: clientAddress(req) },
-          action: "staff.payment_refund",
-          objectType: "payment",
-          objectId: payment.id,
-          details: { refundId: refund.id, amount: refund.amount.toFixed(2) },
-        });
-        log.info(
-          {
-            refundId: refund.id,
-            paymentId: payment.id,
-            accountId: payment.accountId,
-            amount: refund.amount.toJSON(),
-          },
-          "payment refunded by staff",
-        );
-        return {
+        const answer = (refund: RefundResult) => ({
           status: 200,
           body: {
             id: refund.id,
@@ -92,7 +69,29 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             refundable: refund.refundable.toFixed(2),
             createdAt: toAstanaIso(refund.createdAt),
           },
-        };
+        });
+        // The refund, its audit entry and the Idempotency-Key's answer commit in one transaction.
+        const refund = await refundPayment(
+          { db, clock: deps.clock },
+          {
+            paymentId: payment.id,
+            amount: Money.of(body.amount, payment.currency),
+            reason: body.reason,
+            staffUserId: auth.user.id,
+            staffIp: clientAddress(req),
+          },
+          { beforeCommit: (tx, done) => keepAnswer(tx, answer(done)) },
+        );
+        log.info(
+          {
+            refundId: refund.id,
+            paymentId: payment.id,
+            accountId: payment.accountId,
+            amount: refund.amount.toJSON(),
+          },
+          "payment refunded by staff",
+        );
+        return answer(refund);
       },
     }),
   ];

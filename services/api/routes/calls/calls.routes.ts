@@ -164,26 +164,35 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         },
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
-      handler: async ({ params, auth }) => {
+      handler: async ({ params, auth, keepAnswer }) => {
         const now = deps.clock();
-        const result = await db.transaction(async (tx) => {
+        // The hold and the Idempotency-Key's answer commit together: a retry after a failure past the
+        // commit replays this answer instead of holding a second time.
+        return db.transaction(async (tx) => {
           const call = await lockCall(tx, auth.account.id, params.id);
           if (!call) throw new AppError("NOT_FOUND", "Call not found.");
           if (call.purgedAt) throw callPurged(call.purgedAt);
           assertAccountAcceptsCalls(auth.account);
           const templates = await findTemplates(tx, auth.account.id, { activeOnly: true });
-          return startReanalysis(tx, deps.queue, { account: auth.account, call, templates, now });
+          const result = await startReanalysis(tx, deps.queue, {
+            account: auth.account,
+            call,
+            templates,
+            now,
+          });
+          const answer = {
+            status: 202,
+            body: {
+              callId: params.id,
+              runId: result.runId,
+              minutes: result.minutes,
+              amount: result.amount.toFixed(2),
+              currency: result.amount.currency,
+            },
+          };
+          await keepAnswer(tx, answer);
+          return answer;
         });
-        return {
-          status: 202,
-          body: {
-            callId: params.id,
-            runId: result.runId,
-            minutes: result.minutes,
-            amount: result.amount.toFixed(2),
-            currency: result.amount.currency,
-          },
-        };
       },
     }),
   ];
