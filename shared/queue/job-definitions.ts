@@ -32,8 +32,6 @@ export const analyzeCallJob = defineJob({
   expireInSec: 30 * 60,
 });
 
-export const pipelineJobs = [probeCallJob, transcribeCallJob, analyzeCallJob] as const;
-
 /** Scheduled maintenance jobs (API.md "Command line"), enqueued by the scheduler once per slot. */
 export const scheduledJobPayload = z.object({
   name: z.string(),
@@ -79,3 +77,17 @@ export const pullSourcesJob = defineJob({
   retryDelaySec: 30,
   expireInSec: 30 * 60,
 });
+
+/**
+ * Every queue of Tyndau. Each process creates them all when its queue starts: pg-boss 12 refuses to
+ * send to a queue that does not exist yet, and an API may start (and take a push) before any worker.
+ */
+export const allJobDefinitions = [
+  probeCallJob,
+  transcribeCallJob,
+  analyzeCallJob,
+  scheduledJob,
+  resumeAwaitingCallsJob,
+  reanalyzeCallJob,
+  pullSourcesJob,
+] as const;

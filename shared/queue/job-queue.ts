@@ -85,6 +85,8 @@ export interface JobQueueOptions {
    * start was cut off by a crash of this same process, and is resumed at once.
    */
   exclusive?: boolean | undefined;
+  /** Queues created at start, so that any of them can be sent to from this process at once. */
+  definitions?: readonly JobDefinition<z.ZodType>[] | undefined;
   /** The embedded database: pg-boss then uses its PGlite profile. */
   embedded?: boolean | undefined;
 }
@@ -361,6 +363,7 @@ export function createJobQueue(
         [],
       );
       carryOver = rows[0]?.hasOld === true;
+      for (const definition of queueOptions.definitions ?? []) await this.register(definition);
       if (queueOptions.exclusive) await resumeOrphans(true);
       heartbeat = setInterval(() => void beat(), Math.max(1000, (leaseSec * 1000) / 4));
       heartbeat.unref();

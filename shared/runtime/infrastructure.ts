@@ -26,6 +26,7 @@ import { createOpenAiTranscriber } from "../providers/transcription/openai-trans
 import { createPocketSphinxTranscriber } from "../providers/transcription/pocketsphinx-transcriber.ts";
 import type { Transcriber } from "../providers/transcription/transcriber.ts";
 import { createYandexSpeechKitTranscriber } from "../providers/transcription/yandex-speechkit-transcriber.ts";
+import { allJobDefinitions } from "../queue/job-definitions.ts";
 import { createJobQueue, type JobQueue } from "../queue/job-queue.ts";
 
 /** What every Tyndau process shares, built once by its main.ts from the configuration. */
@@ -64,6 +65,8 @@ export async function openInfrastructure(
     leaseSec: config.queue.leaseSec,
     // Embedded PGlite is opened by this one process (lockDataDir): jobs active at start are orphans.
     exclusive: database.kind === "pglite",
+    embedded: database.kind === "pglite",
+    definitions: allJobDefinitions,
     maintenanceSec: config.queue.maintenanceSec,
   });
   await queue.start();

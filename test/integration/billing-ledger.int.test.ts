@@ -12,7 +12,7 @@ import { findLedgerViolations, sumBalances } from "../../shared/db/repositories/
 import { createTemplate } from "../../shared/db/repositories/templates.repository.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { Money } from "../../shared/money/money.ts";
-import { resumeAwaitingCallsJob } from "../../shared/queue/job-definitions.ts";
+import { resumeAwaitingCallsJob, transcribeCallJob } from "../../shared/queue/job-definitions.ts";
 import { createJobQueue, type JobQueue } from "../../shared/queue/job-queue.ts";
 import { createTestDatabase, type TestDatabase } from "../harness/test-database.ts";
 
@@ -27,6 +27,8 @@ beforeAll(async () => {
   queue = createJobQueue(t.database, createLogger({ level: "silent" }));
   await queue.start();
   await queue.register(resumeAwaitingCallsJob);
+  // The resume step sends the next step's job (pg-boss 12 refuses a queue nobody created).
+  await queue.register(transcribeCallJob);
 });
 afterAll(async () => {
   await queue?.stop(1000);
