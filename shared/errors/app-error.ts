@@ -52,8 +52,11 @@ export const errorCodes = {
   RATE_LIMITED: 429,
   /** A dependency (database, storage, provider) is unavailable; try again later. */
   UNAVAILABLE: 503,
-  /** No card payment gateway runs on this server (production without one configured): use a bank invoice. */
-  PAYMENT_GATEWAY_UNAVAILABLE: 503,
+  /**
+   * No card payment gateway runs on this server (production without one configured): use a bank
+   * invoice. A standing state of the server, not an outage, so 409 rather than 503.
+   */
+  PAYMENT_GATEWAY_UNAVAILABLE: 409,
   /** A speech-to-text provider failed after retries. */
   TRANSCRIPTION_FAILED: 502,
   /** An analysis provider failed after retries or returned invalid output. */

@@ -72,7 +72,7 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): AnyRoute[] {
       responses: {
         201: { description: "Pending payment", schema: startedPaymentDto },
         400: { description: "Not a valid amount (at most 10,000,000 per payment, 2 decimals)" },
-        503: {
+        409: {
           description:
             "No card gateway runs on this server (PAYMENT_GATEWAY_UNAVAILABLE): nothing is created",
         },
