@@ -39,19 +39,20 @@ const ONLY = process.env.FUZZ_ROUTE;
 const SHRINK = process.env.FUZZ_SHRINK === "1";
 
 /**
- * Tables a refused request may change, by design: a failed sign-in is recorded (the throttle counts
- * them), and a refusal under an Idempotency-Key is kept as that key's answer. Every other table of the
+ * Tables a refused request may change, by design: a failed sign-in and a registration attempt are
+ * recorded (the throttles count them), and a refusal under an Idempotency-Key is kept as that key's answer. Every other table of the
  * public schema is in the digest.
  */
-const MAY_CHANGE_WHEN_REFUSED = new Set(["login_failures", "idempotency_keys"]);
+const MAY_CHANGE_WHEN_REFUSED = new Set(["login_failures", "registration_attempts", "idempotency_keys"]);
 
 /**
  * The one refusal that is also a record, by the rules: a bank payment that does not match its invoice,
  * or comes after it expired, is refused and kept, flagged for return (PRODUCT.md "Top-up by bank
- * invoice": the money is at the bank). Only that table; the ledger and balances are still checked.
+ * invoice": the money is at the bank), and the staff action is audited in the same transaction. Only
+ * those tables; the ledger and balances are still checked.
  */
 const RECORDED_REFUSALS: Record<string, string[]> = {
-  "POST /api/v1/admin/invoices/{id}/payments": ["invoice_payments"],
+  "POST /api/v1/admin/invoices/{id}/payments": ["invoice_payments", "audit_log"],
 };
 
 interface Tenant {
