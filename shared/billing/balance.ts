@@ -23,7 +23,7 @@ export const BONUS_GRACE_DAYS = 7;
  * `bonus_issued` system account.
  */
 export async function grantWelcomeBonus(db: Db, account: AccountRow, now: Date): Promise<void> {
-  const currency = account.currency as Currency;
+  const currency = account.currency;
   const tariff = await findTariffInForce(db, currency, now);
   if (tariff.welcomeBonus.isZero()) return;
   const { ids } = await loadCustomerLedger(db, account.id, currency, { lock: false });
@@ -62,7 +62,7 @@ export async function getBalance(
   account: AccountRow,
   options: { awaitingFunds: boolean },
 ): Promise<BalanceView> {
-  const currency = account.currency as Currency;
+  const currency = account.currency;
   const sums = await sumBalances(db, account.id, currency);
   const bonus = sums.bonus.plus(sums.hold_bonus);
   return {

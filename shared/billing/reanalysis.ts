@@ -5,7 +5,7 @@ import type { CallRow } from "../db/repositories/calls.repository.ts";
 import { findTariffInForce } from "../db/repositories/ledger.repository.ts";
 import type { TemplateRow } from "../db/repositories/templates.repository.ts";
 import { AppError } from "../errors/app-error.ts";
-import type { Currency, Money } from "../money/money.ts";
+import type { Money } from "../money/money.ts";
 import { reanalyzeCallJob } from "../queue/job-definitions.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import { placeHold } from "./holds.ts";
@@ -27,7 +27,7 @@ export async function startReanalysis(
   }
   if (templates.length === 0)
     throw new AppError("CONFLICT", "There are no active templates to analyse the call with.");
-  const currency = account.currency as Currency;
+  const currency = account.currency;
   const tariff = await findTariffInForce(tx, currency, now);
   const price = pricePerMinute(tariff, templates).minus(tariff.transcriptionPerMinute);
   const minutes = billableMinutes(call.durationSec ?? 0);

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, ne } from "drizzle-orm";
+import type { Currency } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { accounts, sessions, users } from "../schema/index.ts";
 
@@ -8,7 +9,7 @@ export type Role = UserRow["role"];
 
 export async function createAccount(
   db: Db,
-  input: { company: string; currency: string },
+  input: { company: string; currency: Currency },
 ): Promise<AccountRow> {
   const [row] = await db.insert(accounts).values(input).returning();
   return row!;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, id, money, tstz } from "./columns.ts";
+import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 
 /** Languages an account can ask speech-to-text for; "auto" lets the provider detect among them. */
 export const speechLanguages = ["ru", "kk", "en", "auto"] as const;
@@ -12,7 +12,7 @@ export const accounts = pgTable(
     id: id(),
     company: text("company").notNull(),
     /** ISO 4217; fixed at registration (PRODUCT.md Billing). */
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     status: text("status", { enum: ["active", "blocked", "closed"] })
       .notNull()
       .default("active"),

@@ -13,7 +13,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.schema.ts";
-import { createdAt, id, money, tstz } from "./columns.ts";
+import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 import { sources } from "./sources.schema.ts";
 import { templates } from "./templates.schema.ts";
 
@@ -83,7 +83,7 @@ export const calls = pgTable(
     costMinutes: integer("cost_minutes"),
     pricePerMinute: money("price_per_minute"),
     costAmount: money("cost_amount"),
-    costCurrency: text("cost_currency"),
+    costCurrency: currencyCode("cost_currency"),
     costStatus: text("cost_status", { enum: ["reserved", "charged", "released"] }),
     /**
      * The template versions the cost was priced with, written with the reservation (PRODUCT.md "What is

@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { createdAt, id, money, tstz } from "./columns.ts";
+import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 
 /**
  * Double-entry books. Each customer account owns one ledger account per kind (main, bonus, hold);
@@ -39,7 +39,7 @@ export const ledgerAccounts = pgTable(
     /** The customer account; null for the service's own (system) ledger accounts. No FK: books outlive accounts. */
     accountId: uuid("account_id"),
     kind: text("kind").$type<LedgerAccountKind>().notNull(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     /**
      * Cached sum of a customer ledger account's entries, maintained by a trigger on ledger_entries
      * (system accounts keep 0 here: their balance is the sum of entries). The UPDATE it makes locks the
@@ -111,7 +111,7 @@ export const ledgerEntries = pgTable(
       .references(() => ledgerAccounts.id),
     /** Signed: positive increases the ledger account's balance. */
     amount: money("amount").notNull(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -126,7 +126,7 @@ export const tariffs = pgTable(
   "tariffs",
   {
     id: id(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     version: integer("version").notNull(),
     transcriptionPerMinute: money("transcription_per_minute").notNull(),
     templateBasePerMinute: money("template_base_per_minute").notNull(),

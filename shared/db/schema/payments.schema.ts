@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.schema.ts";
-import { createdAt, id, money, tstz } from "./columns.ts";
+import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 
 /** Card top-ups through a payment gateway (PRODUCT.md 7.2). One row per payment the owner starts. */
 export const payments = pgTable(
@@ -17,7 +17,7 @@ export const payments = pgTable(
       .notNull()
       .default("pending"),
     amount: money("amount").notNull(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     /** The gateway's own id of the transaction, once it told us. */
     externalId: text("external_id"),
     failureReason: text("failure_reason"),
@@ -64,7 +64,7 @@ export const invoices = pgTable(
       .notNull()
       .default("issued"),
     amount: money("amount").notNull(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     payerName: text("payer_name").notNull(),
     payerBin: text("payer_bin").notNull(),
     payerAddress: text("payer_address").notNull(),
@@ -114,7 +114,7 @@ export const refunds = pgTable(
     paymentId: uuid("payment_id").references(() => payments.id, { onDelete: "set null" }),
     invoiceId: uuid("invoice_id").references(() => invoices.id, { onDelete: "set null" }),
     amount: money("amount").notNull(),
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     reason: text("reason").notNull(),
     staffUserId: uuid("staff_user_id"),
     createdAt: createdAt(),

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { check, doublePrecision, index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.schema.ts";
 import { calls } from "./calls.schema.ts";
-import { createdAt, id, money } from "./columns.ts";
+import { createdAt, currencyCode, id, money } from "./columns.ts";
 
 export type ProviderKind = "speech" | "analysis";
 export type ProviderOutcome = "ok" | "failed";
@@ -30,7 +30,7 @@ export const providerUsage = pgTable(
     outputTokens: integer("output_tokens").notNull().default(0),
     ourCost: money("our_cost").notNull(),
     /** Currency of our_cost: the provider's price list currency, not the account's. */
-    currency: text("currency").notNull(),
+    currency: currencyCode("currency").notNull(),
     /** Requests sent to this provider for this piece of work, retries included. */
     attempts: integer("attempts").notNull(),
     outcome: text("outcome", { enum: ["ok", "failed"] }).notNull(),

@@ -3,7 +3,6 @@ import { pricePerMinute } from "../../../../shared/billing/tariff.ts";
 import { findTariffInForce, type Tariff } from "../../../../shared/db/repositories/ledger.repository.ts";
 import { createTemplate, type TemplateRow } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import type { Currency } from "../../../../shared/money/money.ts";
 import {
   findLibraryTemplate,
   type LibraryTemplate,
@@ -99,7 +98,7 @@ export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
         200: { description: "Library templates", schema: z.object({ items: z.array(libraryItemDto) }) },
       },
       handler: async ({ query, auth }) => {
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const tariff = await findTariffInForce(db, currency, deps.clock());
         const items = libraryTemplates
           .filter((t) => !query.language || t.language === query.language)
@@ -134,7 +133,7 @@ export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
           // The library is a module constant shared by every request: the copy owns its questions.
           questions: structuredClone(source.questions),
         });
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const tariff = await findTariffInForce(db, currency, deps.clock());
         return {
           status: 201,

@@ -113,7 +113,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ body, auth }) => {
         assertProviderConfigured(deps, body.provider);
         const t = await createTemplate(db, { accountId: auth.account.id, ...body });
-        return { status: 201, body: await toDto(t, auth.account.currency as Currency) };
+        return { status: 201, body: await toDto(t, auth.account.currency) };
       },
     }),
     defineRoute({
@@ -125,7 +125,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 200: { description: "Templates", schema: z.object({ items: z.array(templateDto) }) } },
       handler: async ({ auth }) => {
         const rows = await findTemplates(db, auth.account.id);
-        const items = await Promise.all(rows.map((t) => toDto(t, auth.account.currency as Currency)));
+        const items = await Promise.all(rows.map((t) => toDto(t, auth.account.currency)));
         return { status: 200, body: { items } };
       },
     }),
@@ -140,7 +140,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ params, auth }) => {
         const t = await findTemplate(db, auth.account.id, params.id);
         if (!t) throw new AppError("NOT_FOUND", "Template not found.");
-        return { status: 200, body: await toDto(t, auth.account.currency as Currency) };
+        return { status: 200, body: await toDto(t, auth.account.currency) };
       },
     }),
     defineRoute({
@@ -156,7 +156,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
         assertProviderConfigured(deps, body.provider);
         const t = await updateTemplate(db, auth.account.id, params.id, body, deps.clock());
         if (!t) throw new AppError("NOT_FOUND", "Template not found.");
-        return { status: 200, body: await toDto(t, auth.account.currency as Currency) };
+        return { status: 200, body: await toDto(t, auth.account.currency) };
       },
     }),
     defineRoute({
