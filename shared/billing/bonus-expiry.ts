@@ -1,8 +1,8 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { queryRows } from "../db/client.ts";
 import {
   ensureLedgerAccount,
+  findUnvoidedBonusAccounts,
+  hasSourceOrTransactionBefore,
   loadCustomerLedger,
   postTransaction,
 } from "../db/repositories/ledger.repository.ts";
@@ -12,7 +12,7 @@ import { BONUS_GRACE_DAYS, billingEventTypes } from "./balance.ts";
 
 export interface BonusAccount {
   id: string;
-  currency: string;
+  currency: Currency;
   createdAt: Date;
 }
 
@@ -26,21 +26,11 @@ export interface BonusAccount {
 export async function voidBonusIfDue(tx: Db, account: BonusAccount, now: Date): Promise<Money | null> {
   const deadline = endOfDayOnePeriod(account.createdAt, BONUS_GRACE_DAYS);
   if (now.getTime() < deadline.getTime()) return null;
-  const currency = account.currency as Currency;
+  const { currency } = account;
   const ledger = await loadCustomerLedger(tx, account.id, currency, { lock: true });
   const bonus = ledger.balances.bonus;
   if (!bonus.isPositive()) return null;
-  const [kept] = await queryRows<{ kept: boolean }>(
-    tx,
-    sql`select exists (select 1 from sources where account_id = ${account.id} and created_at < ${deadline.toISOString()}::timestamptz)
-            or exists (select 1 from ledger_transactions where account_id = ${account.id}
-                       and occurred_at < ${deadline.toISOString()}::timestamptz
-                       and type in (${sql.join(
-                         billingEventTypes.map((t) => sql`${t}`),
-                         sql`, `,
-                       )})) as kept`,
-  );
-  if (kept?.kept) return null;
+  if (await hasSourceOrTransactionBefore(tx, account.id, deadline, billingEventTypes)) return null;
   const expired = await ensureLedgerAccount(tx, null, "bonus_expired", currency);
   const { created } = await postTransaction(tx, {
     accountId: account.id,
@@ -63,19 +53,11 @@ export async function voidExpiredBonuses(
 ): Promise<{ voided: { accountId: string; amount: string }[] }> {
   // Registered before the start of (today − 6 days) means today is day 8 or later.
   const registeredBefore = new Date(startOfAstanaDay(now).getTime() - (BONUS_GRACE_DAYS - 1) * 86_400_000);
-  const candidates = await queryRows<{ id: string; currency: string; created_at: string | Date }>(
-    db,
-    sql`select a.id, a.currency, a.created_at from accounts a
-        where a.created_at < ${registeredBefore.toISOString()}::timestamptz
-          and exists (select 1 from ledger_accounts la where la.account_id = a.id and la.kind = 'bonus' and la.balance > 0)
-          and not exists (select 1 from ledger_transactions t where t.account_id = a.id and t.type = 'bonus_void')`,
-  );
+  const candidates = await findUnvoidedBonusAccounts(db, registeredBefore);
   const voided: { accountId: string; amount: string }[] = [];
-  for (const row of candidates) {
-    const amount = await db.transaction((tx) =>
-      voidBonusIfDue(tx, { id: row.id, currency: row.currency, createdAt: new Date(row.created_at) }, now),
-    );
-    if (amount) voided.push({ accountId: row.id, amount: amount.toFixed(2) });
+  for (const account of candidates) {
+    const amount = await db.transaction((tx) => voidBonusIfDue(tx, account, now));
+    if (amount) voided.push({ accountId: account.id, amount: amount.toFixed(2) });
   }
   return { voided };
 }

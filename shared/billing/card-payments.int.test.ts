@@ -10,6 +10,7 @@ import {
   postTransaction,
   sumBalances,
 } from "../db/repositories/ledger.repository.ts";
+import { findPayments } from "../db/repositories/payments.repository.ts";
 import { ledgerTransactions, paymentEvents, payments, refunds } from "../db/schema/index.ts";
 import { httpStatusOf, isAppError } from "../errors/app-error.ts";
 import { createLogger } from "../logging/logger.ts";
@@ -23,7 +24,7 @@ import {
 import { resumeAwaitingCallsJob } from "../queue/job-definitions.ts";
 import { createJobQueue, type JobQueue } from "../queue/job-queue.ts";
 import { hmacSha256Hex } from "../security/tokens.ts";
-import { findPayments, handlePaymentWebhook, refundPayment, startCardPayment } from "./card-payments.ts";
+import { handlePaymentWebhook, refundPayment, startCardPayment } from "./card-payments.ts";
 
 const SECRET = "card-payments-test-secret";
 const PUBLIC_URL = "http://tyndau.test";

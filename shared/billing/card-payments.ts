@@ -1,11 +1,22 @@
-import { and, desc, eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit-log.ts";
 import type { Db } from "../db/client.ts";
-import { queryRows } from "../db/client.ts";
-import { paymentEvents, payments, refunds } from "../db/schema/index.ts";
+import {
+  type CardPayment,
+  createPendingPayment,
+  createRefund,
+  failPendingPayment,
+  findPaymentById,
+  isPaymentId,
+  lockPayment,
+  markPaymentFailed,
+  markPaymentSucceeded,
+  recordPaymentEvent,
+  setPaymentExternalId,
+  sumRefunds,
+} from "../db/repositories/payments.repository.ts";
 import { AppError, notFound } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
-import { type Currency, Money, moneyFromDb } from "../money/money.ts";
+import { type Currency, Money } from "../money/money.ts";
 import type {
   PaymentGateway,
   WebhookEvent,
@@ -27,21 +38,6 @@ import { creditTopUp, debitRefund } from "./top-up.ts";
 export const MAX_CARD_PAYMENT = "10000000";
 /** Cards charge whole minor units (tiyn, kopecks, cents). */
 const CARD_SCALE = 2;
-
-export type PaymentStatus = (typeof payments.$inferSelect)["status"];
-
-export interface CardPayment {
-  id: string;
-  accountId: string;
-  gateway: string;
-  status: PaymentStatus;
-  amount: Money;
-  currency: Currency;
-  externalId: string | null;
-  failureReason: string | null;
-  createdAt: Date;
-  completedAt: Date | null;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Use cases
@@ -68,18 +64,12 @@ export async function startCardPayment(
   input: { accountId: string; currency: Currency; amount: Money },
 ): Promise<StartedCardPayment> {
   assertCardAmount(input.amount, input.currency);
-  const [row] = await deps.db
-    .insert(payments)
-    .values({
-      accountId: input.accountId,
-      gateway: deps.gateway.name,
-      status: "pending",
-      amount: input.amount.toDbString(),
-      currency: input.currency,
-      createdAt: deps.clock(),
-    })
-    .returning({ id: payments.id });
-  const paymentId = row!.id;
+  const paymentId = await createPendingPayment(deps.db, {
+    accountId: input.accountId,
+    gateway: deps.gateway.name,
+    amount: input.amount,
+    createdAt: deps.clock(),
+  });
 
   let created: { redirectUrl: string; externalId?: string };
   try {
@@ -92,14 +82,10 @@ export async function startCardPayment(
     });
   } catch (error) {
     // The owner can start another payment; this one never reached a payment page.
-    await deps.db
-      .update(payments)
-      .set({
-        status: "failed",
-        failureReason: "the gateway did not create the payment",
-        completedAt: deps.clock(),
-      })
-      .where(and(eq(payments.id, paymentId), eq(payments.status, "pending")));
+    await failPendingPayment(deps.db, paymentId, {
+      reason: "the gateway did not create the payment",
+      completedAt: deps.clock(),
+    });
     if (error instanceof AppError) throw error;
     throw new AppError("UNAVAILABLE", "The payment gateway is unavailable; try again shortly.", {
       retryable: true,
@@ -107,7 +93,7 @@ export async function startCardPayment(
     });
   }
   if (created.externalId) {
-    await deps.db.update(payments).set({ externalId: created.externalId }).where(eq(payments.id, paymentId));
+    await setPaymentExternalId(deps.db, paymentId, created.externalId);
   }
   return {
     id: paymentId,
@@ -145,13 +131,13 @@ export async function handlePaymentWebhook(
 ): Promise<WebhookHandling> {
   const event = gateway.parseWebhook(rawBody, headers);
   const log = deps.logger.child({ gateway: gateway.name, paymentId: event.paymentId });
-  const known = UUID.test(event.paymentId) ? await findPaymentById(deps.db, event.paymentId) : undefined;
+  const known = await findPaymentById(deps.db, event.paymentId);
   if (!known || known.gateway !== gateway.name) {
     await recordPaymentEvent(deps.db, {
       paymentId: null,
       gateway: gateway.name,
       outcome: "unknown_payment",
-      event,
+      payload: eventPayload(event),
     });
     log.warn({ status: event.status }, "payment notification for an unknown payment");
     throw notFound("Payment");
@@ -161,7 +147,12 @@ export async function handlePaymentWebhook(
     const payment = await lockPayment(tx, known.id);
     if (!payment) throw notFound("Payment");
     const result = await applyEvent(tx, deps, payment, event);
-    await recordPaymentEvent(tx, { paymentId: payment.id, gateway: gateway.name, outcome: result, event });
+    await recordPaymentEvent(tx, {
+      paymentId: payment.id,
+      gateway: gateway.name,
+      outcome: result,
+      payload: eventPayload(event),
+    });
     return result;
   });
 
@@ -203,15 +194,10 @@ async function applyEvent(
   if (event.status === "succeeded") {
     if (payment.status === "succeeded") return "duplicate";
     // A decline is not final (the payer may try again on the same page): failed → succeeded is allowed.
-    await tx
-      .update(payments)
-      .set({
-        status: "succeeded",
-        completedAt: now,
-        failureReason: null,
-        externalId: payment.externalId ?? event.externalId ?? null,
-      })
-      .where(eq(payments.id, payment.id));
+    await markPaymentSucceeded(tx, payment.id, {
+      completedAt: now,
+      externalId: payment.externalId ?? event.externalId ?? null,
+    });
     const credit = await creditTopUp(tx, deps.queue, {
       accountId: payment.accountId,
       amount: payment.amount,
@@ -226,10 +212,7 @@ async function applyEvent(
   if (payment.status === "succeeded") return "failure_after_success";
   if (payment.status === "failed") return "duplicate_failure";
   const reason = typeof event.raw.Reason === "string" ? event.raw.Reason : "declined by the gateway";
-  await tx
-    .update(payments)
-    .set({ status: "failed", completedAt: now, failureReason: reason.slice(0, 200) })
-    .where(eq(payments.id, payment.id));
+  await markPaymentFailed(tx, payment.id, { reason: reason.slice(0, 200), completedAt: now });
   return "failed";
 }
 
@@ -274,7 +257,7 @@ export async function refundPayment(
   if (reason.length === 0) throw new AppError("VALIDATION_FAILED", "Give the reason of the refund.");
   try {
     return await deps.db.transaction(async (tx) => {
-      const payment = UUID.test(input.paymentId) ? await lockPayment(tx, input.paymentId) : undefined;
+      const payment = isPaymentId(input.paymentId) ? await lockPayment(tx, input.paymentId) : undefined;
       if (!payment) throw notFound("Payment");
       if (payment.status !== "succeeded") {
         throw new AppError("CONFLICT", "Only a succeeded payment can be refunded.", {
@@ -304,34 +287,30 @@ export async function refundPayment(
         );
       }
       const now = deps.clock();
-      const [row] = await tx
-        .insert(refunds)
-        .values({
-          accountId: payment.accountId,
-          paymentId: payment.id,
-          amount: input.amount.toDbString(),
-          currency: payment.currency,
-          reason,
-          staffUserId: input.staffUserId,
-          createdAt: now,
-        })
-        .returning({ id: refunds.id, createdAt: refunds.createdAt });
+      const row = await createRefund(tx, {
+        accountId: payment.accountId,
+        paymentId: payment.id,
+        amount: input.amount,
+        reason,
+        staffUserId: input.staffUserId,
+        createdAt: now,
+      });
       await debitRefund(tx, {
         accountId: payment.accountId,
         amount: input.amount,
-        refundId: row!.id,
+        refundId: row.id,
         occurredAt: now,
         paymentId: payment.id,
       });
       const refund: RefundResult = {
-        id: row!.id,
+        id: row.id,
         paymentId: payment.id,
         accountId: payment.accountId,
         amount: input.amount,
         refundedTotal: after,
         refundable: payment.amount.minus(after),
         reason,
-        createdAt: row!.createdAt,
+        createdAt: row.createdAt,
       };
       // In the money's transaction: the entry exists exactly when the refund does.
       await recordAudit(tx, {
@@ -360,104 +339,19 @@ export async function refundPayment(
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Queries (repository functions: `db` or a transaction; tenant reads scoped by account)
-
-/** The account's card payments, newest first. */
-export async function findPayments(
-  db: Db,
-  accountId: string,
-  options: { limit?: number } = {},
-): Promise<CardPayment[]> {
-  const rows = await db
-    .select()
-    .from(payments)
-    .where(eq(payments.accountId, accountId))
-    .orderBy(desc(payments.createdAt), desc(payments.id))
-    .limit(options.limit ?? 100);
-  return rows.map(toCardPayment);
-}
-
-/** One payment of the account, or undefined (also for another account's payment). */
-export async function getAccountPayment(
-  db: Db,
-  accountId: string,
-  paymentId: string,
-): Promise<CardPayment | undefined> {
-  if (!UUID.test(paymentId)) return undefined;
-  const [row] = await db
-    .select()
-    .from(payments)
-    .where(and(eq(payments.id, paymentId), eq(payments.accountId, accountId)));
-  return row ? toCardPayment(row) : undefined;
-}
-
-/**
- * A payment by id across accounts: only for callers that authenticate otherwise (a signed gateway
- * notification, the sandbox checkout page, staff).
- */
-export async function findPaymentById(db: Db, paymentId: string): Promise<CardPayment | undefined> {
-  if (!UUID.test(paymentId)) return undefined;
-  const [row] = await db.select().from(payments).where(eq(payments.id, paymentId));
-  return row ? toCardPayment(row) : undefined;
-}
-
-async function lockPayment(tx: Db, paymentId: string): Promise<CardPayment | undefined> {
-  const [row] = await tx.select().from(payments).where(eq(payments.id, paymentId)).for("update");
-  return row ? toCardPayment(row) : undefined;
-}
-
-async function sumRefunds(db: Db, paymentId: string, currency: Currency): Promise<Money> {
-  const rows = await queryRows<{ total: string }>(
-    db,
-    sql`select coalesce(sum(${refunds.amount}), 0)::text as total from ${refunds} where ${refunds.paymentId} = ${paymentId}`,
-  );
-  return moneyFromDb(rows[0]?.total ?? "0", currency);
-}
-
-async function recordPaymentEvent(
-  db: Db,
-  input: {
-    paymentId: string | null;
-    gateway: string;
-    outcome: WebhookOutcome | "unknown_payment";
-    event: WebhookEvent;
-  },
-): Promise<void> {
-  await db.insert(paymentEvents).values({
-    paymentId: input.paymentId,
-    gateway: input.gateway,
-    outcome: input.outcome,
-    payload: {
-      ...input.event.raw,
-      paymentId: input.event.paymentId,
-      status: input.event.status,
-      currency: input.event.currency,
-      ...(input.event.externalId ? { externalId: input.event.externalId } : {}),
-    },
-  });
-}
-
-function toCardPayment(row: typeof payments.$inferSelect): CardPayment {
-  const amount = moneyFromDb(row.amount, row.currency);
+/** What is kept of a notification: the gateway's fields and what we parsed from them. */
+function eventPayload(event: WebhookEvent): Record<string, unknown> {
   return {
-    id: row.id,
-    accountId: row.accountId,
-    gateway: row.gateway,
-    status: row.status,
-    amount,
-    currency: amount.currency,
-    externalId: row.externalId,
-    failureReason: row.failureReason,
-    createdAt: row.createdAt,
-    completedAt: row.completedAt,
+    ...event.raw,
+    paymentId: event.paymentId,
+    status: event.status,
+    currency: event.currency,
+    ...(event.externalId ? { externalId: event.externalId } : {}),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Rules
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function assertCardAmount(amount: Money, currency: Currency): void {
   if (amount.currency !== currency) {

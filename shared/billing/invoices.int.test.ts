@@ -10,6 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/harness/test-database.ts";
 import { queryRows } from "../db/client.ts";
 import { type AccountRow, createAccount } from "../db/repositories/accounts.repository.ts";
+import {
+  allocateInvoiceSeq,
+  findInvoices,
+  getInvoice,
+  type Invoice,
+} from "../db/repositories/invoices.repository.ts";
 import { sumBalances } from "../db/repositories/ledger.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createLogger } from "../logging/logger.ts";
@@ -23,12 +29,8 @@ import { createJobQueue, type JobQueue } from "../queue/job-queue.ts";
 import { toAstanaIso } from "../time/astana-time.ts";
 import { renderInvoicePdf, TYNDAU_SELLER } from "./invoice-pdf.ts";
 import {
-  allocateInvoiceSeq,
   createInvoice,
   expireInvoices,
-  findInvoices,
-  getInvoice,
-  type Invoice,
   invoicePdfKey,
   openInvoicePdf,
   recordInvoicePayment,

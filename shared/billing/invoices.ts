@@ -1,13 +1,22 @@
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
-import { and, desc, eq, lte, sql } from "drizzle-orm";
 import { recordAudit, systemActor } from "../audit/audit-log.ts";
 import type { Db } from "../db/client.ts";
-import { queryRows } from "../db/client.ts";
-import { invoicePayments, invoices } from "../db/schema/index.ts";
+import {
+  allocateInvoiceSeq,
+  expireDueInvoices,
+  getInvoice,
+  type Invoice,
+  insertInvoice,
+  insertInvoicePayment,
+  lockInvoice,
+  markInvoiceExpired,
+  markInvoicePaid,
+  setInvoicePdfKey,
+} from "../db/repositories/invoices.repository.ts";
 import { AppError, isAppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
-import { type Currency, Money, moneyFromDb } from "../money/money.ts";
+import { type Currency, Money } from "../money/money.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import { astanaDate, toAstanaIso } from "../time/astana-time.ts";
@@ -26,25 +35,6 @@ import { creditTopUp } from "./top-up.ts";
 export const MAX_INVOICE_AMOUNT = "1000000000";
 /** Clause 7.3.3: valid for five business days. */
 export const INVOICE_VALID_WORKING_DAYS = 5;
-
-export type InvoiceStatus = "issued" | "paid" | "expired";
-
-export interface Invoice {
-  id: string;
-  accountId: string;
-  year: number;
-  seq: number;
-  /** "<year>-<seq padded to 6>", e.g. "2026-000123". */
-  number: string;
-  status: InvoiceStatus;
-  amount: Money;
-  payer: { name: string; bin: string; address: string };
-  /** Exclusive end of validity: 00:00 Astana after the 5th working day (see invoiceValidUntil). */
-  validUntil: Date;
-  pdfKey: string | null;
-  paidAt: Date | null;
-  createdAt: Date;
-}
 
 export interface CreateInvoiceInput {
   accountId: string;
@@ -84,24 +74,16 @@ export async function createInvoice(deps: InvoiceDeps, input: CreateInvoiceInput
   const validUntil = invoiceValidUntil(now, INVOICE_VALID_WORKING_DAYS);
   const invoice = await deps.db.transaction(async (tx) => {
     const seq = await allocateInvoiceSeq(tx, year);
-    const [row] = await tx
-      .insert(invoices)
-      .values({
-        accountId: input.accountId,
-        year,
-        seq,
-        number: formatInvoiceNumber(year, seq),
-        status: "issued",
-        amount: input.amount.toDbString(),
-        currency: input.amount.currency,
-        payerName: payer.name,
-        payerBin: payer.bin,
-        payerAddress: payer.address,
-        validUntil,
-        createdAt: now,
-      })
-      .returning();
-    return toInvoice(row!);
+    return insertInvoice(tx, {
+      accountId: input.accountId,
+      year,
+      seq,
+      number: formatInvoiceNumber(year, seq),
+      amount: input.amount,
+      payer,
+      validUntil,
+      createdAt: now,
+    });
   });
   try {
     return await storeInvoicePdf(deps, invoice, input.company);
@@ -153,17 +135,6 @@ function assertValidInvoiceInput(input: CreateInvoiceInput): CreateInvoiceInput[
   return payer;
 }
 
-/** Next number of the year; the counter row stays locked until the caller's transaction ends. */
-export async function allocateInvoiceSeq(tx: Db, year: number): Promise<number> {
-  const [row] = await queryRows<{ last_seq: number }>(
-    tx,
-    sql`insert into invoice_counters (year, last_seq) values (${year}, 1)
-        on conflict (year) do update set last_seq = invoice_counters.last_seq + 1
-        returning last_seq`,
-  );
-  return Number(row!.last_seq);
-}
-
 /** Renders the PDF, stores it under accounts/<accountId>/invoices/<invoiceId>.pdf and records the key. */
 async function storeInvoicePdf(
   deps: Pick<InvoiceDeps, "db" | "storage">,
@@ -173,10 +144,7 @@ async function storeInvoicePdf(
   const pdf = await renderPdf(invoice, company);
   const key = invoicePdfKey(invoice.accountId, invoice.id);
   await deps.storage.put(key, ReadableStream.from([pdf]), { contentType: "application/pdf" });
-  await deps.db
-    .update(invoices)
-    .set({ pdfKey: key })
-    .where(and(eq(invoices.id, invoice.id), eq(invoices.accountId, invoice.accountId)));
+  await setInvoicePdfKey(deps.db, invoice, key);
   return { ...invoice, pdfKey: key };
 }
 
@@ -217,45 +185,6 @@ export async function openInvoicePdf(
     deps.logger?.warn({ err: error, invoiceId: invoice.id }, "invoice PDF rendered but not stored");
   }
   return { invoice, stream: ReadableStream.from([pdf]) };
-}
-
-/** The account's invoices, newest first, keyset-paginated on (createdAt, id). */
-export async function findInvoices(
-  db: Db,
-  accountId: string,
-  options: { limit?: number; before?: { at: Date; id: string } } = {},
-): Promise<Invoice[]> {
-  const rows = await db
-    .select()
-    .from(invoices)
-    .where(
-      and(
-        eq(invoices.accountId, accountId),
-        options.before
-          ? sql`(${invoices.createdAt}, ${invoices.id}) < (${options.before.at.toISOString()}::timestamptz, ${options.before.id}::uuid)`
-          : undefined,
-      ),
-    )
-    .orderBy(desc(invoices.createdAt), desc(invoices.id))
-    .limit(options.limit ?? 100);
-  return rows.map(toInvoice);
-}
-
-/** One invoice of the account; NOT_FOUND when absent or another account's (never say which). */
-export async function getInvoice(db: Db, accountId: string, id: string): Promise<Invoice> {
-  const [row] = await db
-    .select()
-    .from(invoices)
-    .where(and(eq(invoices.id, id), eq(invoices.accountId, accountId)));
-  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
-  return toInvoice(row);
-}
-
-/** Staff only: an invoice of any account. */
-export async function getInvoiceForStaff(db: Db, id: string): Promise<Invoice> {
-  const [row] = await db.select().from(invoices).where(eq(invoices.id, id));
-  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
-  return toInvoice(row);
 }
 
 export interface RecordInvoicePaymentInput {
@@ -378,13 +307,11 @@ async function decideInvoicePayment(
   input: RecordInvoicePaymentInput,
   now: Date,
 ): Promise<PaymentOutcome> {
-  const [row] = await tx.select().from(invoices).where(eq(invoices.id, input.invoiceId)).for("update");
-  if (!row) throw new AppError("NOT_FOUND", "Invoice not found.");
-  const invoice = toInvoice(row);
+  const invoice = await lockInvoice(tx, input.invoiceId);
   const record = (outcome: "credited" | "refused_expired" | "refused_mismatch") =>
-    tx.insert(invoicePayments).values({
+    insertInvoicePayment(tx, {
       invoiceId: invoice.id,
-      amount: input.amount.toDbString(),
+      amount: input.amount,
       paidAt: input.paidAt,
       outcome,
       staffUserId: input.staffUserId,
@@ -400,7 +327,7 @@ async function decideInvoicePayment(
   if (invoice.status === "expired" || input.paidAt.getTime() >= invoice.validUntil.getTime()) {
     await record("refused_expired");
     if (invoice.status === "issued" && now.getTime() >= invoice.validUntil.getTime()) {
-      await tx.update(invoices).set({ status: "expired" }).where(eq(invoices.id, invoice.id));
+      await markInvoiceExpired(tx, invoice.id);
       return { kind: "refused_expired", invoice: { ...invoice, status: "expired" } };
     }
     return { kind: "refused_expired", invoice };
@@ -410,10 +337,7 @@ async function decideInvoicePayment(
     return { kind: "refused_mismatch", invoice };
   }
 
-  await tx
-    .update(invoices)
-    .set({ status: "paid", paidAt: input.paidAt })
-    .where(and(eq(invoices.id, invoice.id), eq(invoices.status, "issued")));
+  await markInvoicePaid(tx, invoice.id, input.paidAt);
   await record("credited");
   // occurredAt is when the money reached the balance (now), so the ledger stays in posting order;
   // the bank's value date is kept on the invoice and its payment row.
@@ -437,29 +361,5 @@ async function decideInvoicePayment(
  * in one statement. Idempotent: running it again finds nothing more.
  */
 export async function expireInvoices(db: Db, now: Date): Promise<{ expired: number }> {
-  const rows = await db
-    .update(invoices)
-    .set({ status: "expired" })
-    .where(and(eq(invoices.status, "issued"), lte(invoices.validUntil, now)))
-    .returning({ id: invoices.id });
-  return { expired: rows.length };
-}
-
-type InvoiceRow = typeof invoices.$inferSelect;
-
-function toInvoice(row: InvoiceRow): Invoice {
-  return {
-    id: row.id,
-    accountId: row.accountId,
-    year: row.year,
-    seq: row.seq,
-    number: row.number,
-    status: row.status,
-    amount: moneyFromDb(row.amount, row.currency),
-    payer: { name: row.payerName, bin: row.payerBin, address: row.payerAddress },
-    validUntil: row.validUntil,
-    pdfKey: row.pdfKey,
-    paidAt: row.paidAt,
-    createdAt: row.createdAt,
-  };
+  return { expired: await expireDueInvoices(db, now) };
 }

@@ -10,6 +10,10 @@ type D = InstanceType<typeof D>;
 export const currencies = ["KZT", "RUB", "USD"] as const;
 export type Currency = (typeof currencies)[number];
 
+export function isCurrency(code: string): code is Currency {
+  return (currencies as readonly string[]).includes(code);
+}
+
 export const MONEY_SCALE = 6;
 const MONEY_PATTERN = /^-?\d{1,14}(\.\d{1,6})?$/;
 
@@ -122,11 +126,20 @@ export class Money {
   }
 }
 
-/** Amounts from numeric(20,6) columns (drivers return strings; trailing zeros are fine). */
+/**
+ * Amounts from numeric(20,6) columns (drivers return strings; trailing zeros are fine). Only
+ * repositories call this: everything above them gets Money.
+ */
 export function moneyFromDb(amount: string, currency: string): Money {
-  if (!(currencies as readonly string[]).includes(currency))
-    throw new MoneyError(`Unknown currency ${currency}`);
-  return Money.of(trimDbAmount(amount), currency as Currency);
+  if (!isCurrency(currency)) throw new MoneyError(`Unknown currency ${currency}`);
+  return Money.of(trimDbAmount(amount), currency);
+}
+
+/** An amount as the HTTP API writes it (API.md): a decimal string with 2 places, the currency apart. */
+export function apiAmount(money: Money): string;
+export function apiAmount(money: Money | null): string | null;
+export function apiAmount(money: Money | null): string | null {
+  return money === null ? null : money.toFixed(2);
 }
 
 function trimDbAmount(amount: string): string {

@@ -1,15 +1,24 @@
-import { and, eq, gte, isNotNull, lt, type SQL, sql } from "drizzle-orm";
 import { BONUS_GRACE_DAYS, billingEventTypes } from "../billing/balance.ts";
 import type { Db } from "../db/client.ts";
-import { queryRows } from "../db/client.ts";
 import type { AccountRow } from "../db/repositories/accounts.repository.ts";
 import { getAccount } from "../db/repositories/accounts.repository.ts";
 import { hasTransactionOfTypes, sumBalances } from "../db/repositories/ledger.repository.ts";
+import {
+  claimNotification,
+  completeNotification,
+  countAwaitingCalls,
+  findBonusDay5Candidates,
+  findInvoicePaidCandidates,
+  findLatestTopUpId,
+  findLowBalanceCandidates,
+  findOwnerEmails,
+  findSuspendedCandidates,
+  lowBalanceThresholdOf,
+} from "../db/repositories/notifications.repository.ts";
 import { hasEverConnectedSource } from "../db/repositories/sources.repository.ts";
-import { accounts, notifications, users } from "../db/schema/index.ts";
 import { isAppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
-import { type Currency, type Money, moneyFromDb } from "../money/money.ts";
+import type { Currency, Money } from "../money/money.ts";
 import type { Mailer, MailMessage } from "../providers/mail/mailer.ts";
 import { endOfDayOnePeriod, startOfAstanaDay, toAstanaIso } from "../time/astana-time.ts";
 
@@ -80,10 +89,9 @@ export async function notifyLowBalance(
   account: NotifiableAccount,
   now: Date,
 ): Promise<NotifyOutcome> {
-  if (account.lowBalanceThreshold === null) return "not_due";
-  const currency = account.currency as Currency;
-  const threshold = moneyFromDb(account.lowBalanceThreshold, currency);
-  const available = await availableBalance(deps.db, account.id, currency);
+  const threshold = lowBalanceThresholdOf(account);
+  if (threshold === null) return "not_due";
+  const available = await availableBalance(deps.db, account.id, account.currency);
   if (available.compare(threshold) >= 0) return "not_due";
   const topUpId = await findLatestTopUpId(deps.db, account.id);
   return deliverOnce(deps, {
@@ -104,7 +112,7 @@ export async function notifySuspended(
 ): Promise<NotifyOutcome> {
   const waiting = await countAwaitingCalls(deps.db, account.id);
   if (waiting === 0) return "not_due";
-  const available = await availableBalance(deps.db, account.id, account.currency as Currency);
+  const available = await availableBalance(deps.db, account.id, account.currency);
   const topUpId = await findLatestTopUpId(deps.db, account.id);
   return deliverOnce(deps, {
     accountId: account.id,
@@ -126,7 +134,7 @@ export async function notifyBonusAboutToBeVoided(
   const noticeFrom = endOfDayOnePeriod(account.createdAt, BONUS_NOTICE_DAY - 1);
   const voidsAt = endOfDayOnePeriod(account.createdAt, BONUS_GRACE_DAYS);
   if (now.getTime() < noticeFrom.getTime() || now.getTime() >= voidsAt.getTime()) return "not_due";
-  const sums = await sumBalances(deps.db, account.id, account.currency as Currency);
+  const sums = await sumBalances(deps.db, account.id, account.currency);
   if (!sums.bonus.isPositive()) return "not_due";
   if (await hasEverConnectedSource(deps.db, account.id)) return "not_due";
   if (await hasTransactionOfTypes(deps.db, account.id, billingEventTypes)) return "not_due";
@@ -197,9 +205,10 @@ export async function runLowBalanceNotifications(
     tally("lowBalance", await notifyLowBalance(deps, account, now));
   for (const account of await findSuspendedCandidates(deps.db))
     tally("suspended", await notifySuspended(deps, account));
-  for (const account of await findBonusDay5Candidates(deps.db, now))
+  for (const account of await findBonusDay5Candidates(deps.db, bonusDay5Registrations(now)))
     tally("bonusDay5", await notifyBonusAboutToBeVoided(deps, account, now));
-  for (const invoice of await findInvoicePaidCandidates(deps.db, now))
+  const invoicesPaidSince = new Date(now.getTime() - INVOICE_PAID_RETRY_DAYS * DAY_MS);
+  for (const invoice of await findInvoicePaidCandidates(deps.db, invoicesPaidSince))
     tally("invoicePaid", await notifyInvoicePaid(deps, invoice));
   return counts;
 }
@@ -227,10 +236,7 @@ async function deliverOnce(
   try {
     await deps.mailer.send({ ...input.message, to: recipients });
   } catch (error) {
-    await deps.db
-      .update(notifications)
-      .set({ status: "failed" })
-      .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
+    await completeNotification(deps.db, id, "failed");
     log.warn(
       {
         notificationId: id,
@@ -243,52 +249,13 @@ async function deliverOnce(
     );
     return "failed";
   }
-  await deps.db
-    .update(notifications)
-    .set({ status: "sent", sentAt: sql`now()` })
-    .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
+  await completeNotification(deps.db, id, "sent");
   log.info({ notificationId: id, recipients: recipients.length }, "notification sent");
   return "sent";
 }
 
-/** Claims a dedupe key: inserts it, or takes back a `failed` row. Returns the row id when this caller won. */
-async function claimNotification(
-  db: Db,
-  input: { accountId: string; kind: NotificationKind; dedupeKey: string; recipients: string[] },
-): Promise<string | undefined> {
-  const [inserted] = await db
-    .insert(notifications)
-    .values({
-      accountId: input.accountId,
-      kind: input.kind,
-      dedupeKey: input.dedupeKey,
-      recipients: input.recipients,
-      status: "pending",
-    })
-    .onConflictDoNothing({ target: notifications.dedupeKey })
-    .returning({ id: notifications.id });
-  if (inserted) return inserted.id;
-  // Under READ COMMITTED, two concurrent retries both wait on the row; the second re-checks
-  // `status = 'failed'` on the updated row, finds `pending`, and updates nothing.
-  const [retried] = await db
-    .update(notifications)
-    .set({ status: "pending", recipients: input.recipients })
-    .where(and(eq(notifications.dedupeKey, input.dedupeKey), eq(notifications.status, "failed")))
-    .returning({ id: notifications.id });
-  return retried?.id;
-}
-
 // ---------------------------------------------------------------------------------------------------
-// Queries.
-
-async function findOwnerEmails(db: Db, accountId: string): Promise<string[]> {
-  const rows = await db
-    .select({ email: users.email })
-    .from(users)
-    .where(and(eq(users.accountId, accountId), eq(users.role, "owner")))
-    .orderBy(users.email);
-  return rows.map((r) => r.email);
-}
+// Reads.
 
 /** What new calls can be reserved against: main + bonus; money held by reservations is not available. */
 async function availableBalance(db: Db, accountId: string, currency: Currency): Promise<Money> {
@@ -297,115 +264,16 @@ async function availableBalance(db: Db, accountId: string, currency: Currency): 
 }
 
 /**
- * The latest top-up by insertion time (not `occurred_at`, which a bank payment may date back): any
- * new top-up changes it.
- */
-const latestTopUpIdSql = (accountId: SQL | string) =>
-  sql`(select t.id::text from ledger_transactions t
-       where t.account_id = ${accountId} and t.type = 'top_up'
-       order by t.created_at desc, t.id desc limit 1)`;
-
-async function findLatestTopUpId(db: Db, accountId: string): Promise<string | null> {
-  const [row] = await queryRows<{ id: string | null }>(db, sql`select ${latestTopUpIdSql(accountId)} as id`);
-  return row?.id ?? null;
-}
-
-async function countAwaitingCalls(db: Db, accountId: string): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(
-    db,
-    sql`select count(*)::int as n from calls where account_id = ${accountId} and status = 'awaiting_funds'`,
-  );
-  return row?.n ?? 0;
-}
-
-/** No `sent` or `pending` row under this key (a `failed` one is to be retried). */
-const notNotifiedYet = (dedupeKey: SQL) =>
-  sql`not exists (select 1 from notifications n where n.dedupe_key = ${dedupeKey} and n.status <> 'failed')`;
-
-const accountIdText = sql`${accounts.id}::text`;
-
-function findLowBalanceCandidates(db: Db): Promise<AccountRow[]> {
-  return db
-    .select()
-    .from(accounts)
-    .where(
-      and(
-        eq(accounts.status, "active"),
-        isNotNull(accounts.lowBalanceThreshold),
-        sql`coalesce((select sum(la.balance) from ledger_accounts la
-                      where la.account_id = ${accounts.id} and la.currency = ${accounts.currency}
-                        and la.kind in ('main', 'bonus')), 0) < ${accounts.lowBalanceThreshold}`,
-        notNotifiedYet(
-          sql`'low_balance:' || ${accountIdText} || ':' || coalesce(${latestTopUpIdSql(sql`${accounts.id}`)}, 'initial')`,
-        ),
-      ),
-    );
-}
-
-function findSuspendedCandidates(db: Db): Promise<AccountRow[]> {
-  return db
-    .select()
-    .from(accounts)
-    .where(
-      and(
-        eq(accounts.status, "active"),
-        sql`exists (select 1 from calls c where c.account_id = ${accounts.id} and c.status = 'awaiting_funds')`,
-        notNotifiedYet(
-          sql`'suspended:' || ${accountIdText} || ':' || coalesce(${latestTopUpIdSql(sql`${accounts.id}`)}, 'initial')`,
-        ),
-      ),
-    );
-}
-
-/**
  * Today (Astana) is day 5, 6 or 7 of the account's bonus period exactly when it registered on the
  * Astana day starting between (today − 6 days) and (today − 4 days): created_at in [today − 6, today − 3).
  */
-function findBonusDay5Candidates(db: Db, now: Date): Promise<AccountRow[]> {
+function bonusDay5Registrations(now: Date) {
   const today = startOfAstanaDay(now).getTime();
-  const from = new Date(today - (BONUS_GRACE_DAYS - 1) * DAY_MS);
-  const until = new Date(today - (BONUS_NOTICE_DAY - 2) * DAY_MS);
-  return db
-    .select()
-    .from(accounts)
-    .where(
-      and(
-        eq(accounts.status, "active"),
-        gte(accounts.createdAt, from),
-        lt(accounts.createdAt, until),
-        sql`exists (select 1 from ledger_accounts la
-                    where la.account_id = ${accounts.id} and la.kind = 'bonus' and la.balance > 0)`,
-        sql`not exists (select 1 from sources s where s.account_id = ${accounts.id})`,
-        sql`not exists (select 1 from ledger_transactions t where t.account_id = ${accounts.id}
-                        and t.type in (${sql.join(
-                          billingEventTypes.map((t) => sql`${t}`),
-                          sql`, `,
-                        )}))`,
-        notNotifiedYet(sql`'bonus_day5:' || ${accountIdText}`),
-      ),
-    );
-}
-
-/**
- * Paid invoices credited within the last INVOICE_PAID_RETRY_DAYS whose notice is missing (the payment
- * path did not get to send it) or failed. The amount is the invoice's: only an exact payment is credited.
- */
-async function findInvoicePaidCandidates(db: Db, now: Date): Promise<InvoicePaidInput[]> {
-  const since = new Date(now.getTime() - INVOICE_PAID_RETRY_DAYS * DAY_MS);
-  const rows = await queryRows<{ account_id: string; number: string; amount: string; currency: string }>(
-    db,
-    sql`select i.account_id, i.number, i.amount::text as amount, i.currency
-        from invoices i
-        where i.status = 'paid'
-          and exists (select 1 from invoice_payments p where p.invoice_id = i.id and p.outcome = 'credited'
-                      and p.created_at >= ${since.toISOString()}::timestamptz)
-          and ${notNotifiedYet(sql`'invoice_paid:' || i.number`)}`,
-  );
-  return rows.map((r) => ({
-    accountId: r.account_id,
-    invoiceNumber: r.number,
-    amount: moneyFromDb(r.amount, r.currency),
-  }));
+  return {
+    registeredFrom: new Date(today - (BONUS_GRACE_DAYS - 1) * DAY_MS),
+    registeredUntil: new Date(today - (BONUS_NOTICE_DAY - 2) * DAY_MS),
+    billingEventTypes,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { and, desc, eq, isNull, lte, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, lte, sql } from "drizzle-orm";
 import { type Currency, Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
 import {
+  accounts,
   type LedgerAccountKind,
   type LedgerTransactionType,
   ledgerAccounts,
@@ -273,6 +274,46 @@ export async function hasTransactionOfTypes(
         )})`,
   );
   return (rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Whether, before `before`, the account connected a data source or had a ledger transaction of one of
+ * `types` (what keeps the welcome bonus, clause 7.1.3).
+ */
+export async function hasSourceOrTransactionBefore(
+  db: Db,
+  accountId: string,
+  before: Date,
+  types: readonly LedgerTransactionType[],
+): Promise<boolean> {
+  const [row] = await queryRows<{ kept: boolean }>(
+    db,
+    sql`select exists (select 1 from sources where account_id = ${accountId} and created_at < ${before.toISOString()}::timestamptz)
+            or exists (select 1 from ledger_transactions where account_id = ${accountId}
+                       and occurred_at < ${before.toISOString()}::timestamptz
+                       and type in (${sql.join(
+                         types.map((t) => sql`${t}`),
+                         sql`, `,
+                       )})) as kept`,
+  );
+  return row?.kept === true;
+}
+
+/** Accounts registered before `registeredBefore` with a positive bonus that was never voided. */
+export async function findUnvoidedBonusAccounts(
+  db: Db,
+  registeredBefore: Date,
+): Promise<{ id: string; currency: Currency; createdAt: Date }[]> {
+  return db
+    .select({ id: accounts.id, currency: accounts.currency, createdAt: accounts.createdAt })
+    .from(accounts)
+    .where(
+      and(
+        lt(accounts.createdAt, registeredBefore),
+        sql`exists (select 1 from ledger_accounts la where la.account_id = ${accounts.id} and la.kind = 'bonus' and la.balance > 0)`,
+        sql`not exists (select 1 from ledger_transactions t where t.account_id = ${accounts.id} and t.type = 'bonus_void')`,
+      ),
+    );
 }
 
 export interface Tariff {

@@ -2,9 +2,9 @@ import type { Response } from "express";
 import { z } from "zod";
 import { resumeWaitingCalls } from "../../../../shared/accounts/block-account.ts";
 import { type AuditAction, recordAudit } from "../../../../shared/audit/audit-log.ts";
-import { findInvoices } from "../../../../shared/billing/invoices.ts";
 import type { AccountRow } from "../../../../shared/db/repositories/accounts.repository.ts";
 import { findAnalyses, findCalls } from "../../../../shared/db/repositories/calls.repository.ts";
+import { findInvoices } from "../../../../shared/db/repositories/invoices.repository.ts";
 import { findLedgerLines } from "../../../../shared/db/repositories/ledger.repository.ts";
 import {
   cancelAccountDeletion,

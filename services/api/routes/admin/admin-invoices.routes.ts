@@ -1,9 +1,9 @@
 import { z } from "zod";
 import {
-  getInvoiceForStaff,
   type RecordInvoicePaymentResult,
   recordInvoicePayment,
 } from "../../../../shared/billing/invoices.ts";
+import { getInvoiceForStaff } from "../../../../shared/db/repositories/invoices.repository.ts";
 import { currencies, Money } from "../../../../shared/money/money.ts";
 import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
 import type { ApiDeps } from "../../api-deps.ts";

@@ -1,11 +1,8 @@
 import { z } from "zod";
-import {
-  findPaymentById,
-  type RefundResult,
-  refundPayment,
-} from "../../../../shared/billing/card-payments.ts";
+import { type RefundResult, refundPayment } from "../../../../shared/billing/card-payments.ts";
+import { findPaymentById } from "../../../../shared/db/repositories/payments.repository.ts";
 import { notFound } from "../../../../shared/errors/app-error.ts";
-import { Money } from "../../../../shared/money/money.ts";
+import { apiAmount, Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -62,11 +59,11 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             id: refund.id,
             paymentId: refund.paymentId,
             accountId: refund.accountId,
-            amount: refund.amount.toFixed(2),
+            amount: apiAmount(refund.amount),
             currency: refund.amount.currency,
             reason: refund.reason,
-            refundedTotal: refund.refundedTotal.toFixed(2),
-            refundable: refund.refundable.toFixed(2),
+            refundedTotal: apiAmount(refund.refundedTotal),
+            refundable: apiAmount(refund.refundable),
             createdAt: toAstanaIso(refund.createdAt),
           },
         });

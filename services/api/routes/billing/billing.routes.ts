@@ -4,7 +4,7 @@ import { pricePerMinute } from "../../../../shared/billing/tariff.ts";
 import { hasCallsInStatus } from "../../../../shared/db/repositories/calls.repository.ts";
 import { findLedgerLines, findTariffInForce } from "../../../../shared/db/repositories/ledger.repository.ts";
 import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
-import type { Currency } from "../../../../shared/money/money.ts";
+import { apiAmount } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
@@ -58,10 +58,10 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
           status: 200,
           body: {
             currency: b.currency,
-            available: b.available.toFixed(2),
-            main: b.main.toFixed(2),
-            bonus: b.bonus.toFixed(2),
-            reserved: b.reserved.toFixed(2),
+            available: apiAmount(b.available),
+            main: apiAmount(b.main),
+            bonus: apiAmount(b.bonus),
+            reserved: apiAmount(b.reserved),
             bonusVoidsAt: b.bonusVoidsAt ? toAstanaIso(b.bonusVoidsAt) : null,
             suspended: b.suspended,
           },
@@ -76,7 +76,7 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
       access: ["owner", "manager"],
       responses: { 200: { description: "Tariff", schema: tariffDto } },
       handler: async ({ auth }) => {
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const tariff = await findTariffInForce(db, currency, deps.clock());
         const active = await findTemplates(db, auth.account.id, { activeOnly: true });
         return {
@@ -84,10 +84,10 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
           body: {
             currency,
             version: tariff.version,
-            transcriptionPerMinute: tariff.transcriptionPerMinute.toFixed(2),
-            templateBasePerMinute: tariff.templateBasePerMinute.toFixed(2),
-            perQuestionPerMinute: tariff.perQuestionPerMinute.toFixed(2),
-            pricePerMinute: pricePerMinute(tariff, active).toFixed(2),
+            transcriptionPerMinute: apiAmount(tariff.transcriptionPerMinute),
+            templateBasePerMinute: apiAmount(tariff.templateBasePerMinute),
+            perQuestionPerMinute: apiAmount(tariff.perQuestionPerMinute),
+            pricePerMinute: apiAmount(pricePerMinute(tariff, active)),
           },
         };
       },
@@ -101,7 +101,7 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
       query: pageQuery,
       responses: { 200: { description: "A page", schema: pageOf(ledgerItem) } },
       handler: async ({ query, auth }) => {
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const { rows, nextCursor } = await fetchPage(
           query,
           ({ limit, after }) => findLedgerLines(db, auth.account.id, currency, { limit, before: after }),
@@ -114,8 +114,8 @@ export function billingRoutes(deps: ApiDeps): AnyRoute[] {
               id: l.id,
               at: toAstanaIso(l.at),
               type: l.type,
-              amount: l.amount.toFixed(2),
-              reserved: l.reservedChange.toFixed(2),
+              amount: apiAmount(l.amount),
+              reserved: apiAmount(l.reservedChange),
               currency,
               ...(l.callId ? { callId: l.callId } : {}),
               ...(l.paymentId ? { paymentId: l.paymentId } : {}),

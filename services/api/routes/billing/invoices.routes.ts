@@ -1,12 +1,11 @@
 import { z } from "zod";
+import { createInvoice, openInvoicePdf } from "../../../../shared/billing/invoices.ts";
 import {
-  createInvoice,
   findInvoices,
   getInvoice,
   type Invoice,
-  openInvoicePdf,
-} from "../../../../shared/billing/invoices.ts";
-import { type Currency, Money } from "../../../../shared/money/money.ts";
+} from "../../../../shared/db/repositories/invoices.repository.ts";
+import { apiAmount, Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
@@ -51,7 +50,7 @@ export function toInvoiceDto(invoice: Invoice): z.infer<typeof invoiceDto> {
     id: invoice.id,
     number: invoice.number,
     status: invoice.status,
-    amount: invoice.amount.toFixed(2),
+    amount: apiAmount(invoice.amount),
     currency: invoice.amount.currency,
     validUntil: toAstanaIso(invoice.validUntil),
     pdfUrl: `/api/v1/billing/invoices/${invoice.id}/pdf`,
@@ -79,7 +78,7 @@ export function invoicesRoutes(deps: ApiDeps): AnyRoute[] {
         400: { description: "Invalid amount or payer (e.g. a BIN/IIN with a wrong control digit)" },
       },
       handler: async ({ body, auth, log }) => {
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const invoice = await createInvoice(
           { db, storage: deps.storage, clock: deps.clock, logger: log },
           {

@@ -1,14 +1,10 @@
 import type { Readable } from "node:stream";
 import type { Request } from "express";
 import { z } from "zod";
-import {
-  type CardPayment,
-  findPayments,
-  handlePaymentWebhook,
-  startCardPayment,
-} from "../../../../shared/billing/card-payments.ts";
+import { handlePaymentWebhook, startCardPayment } from "../../../../shared/billing/card-payments.ts";
+import { type CardPayment, findPayments } from "../../../../shared/db/repositories/payments.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import { type Currency, Money } from "../../../../shared/money/money.ts";
+import { apiAmount, Money } from "../../../../shared/money/money.ts";
 import type { PaymentGateway } from "../../../../shared/providers/payments/payment-gateway.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
@@ -50,7 +46,7 @@ const paymentDto = z.object({
 const toPaymentDto = (p: CardPayment): z.infer<typeof paymentDto> => ({
   id: p.id,
   status: p.status,
-  amount: p.amount.toFixed(2),
+  amount: apiAmount(p.amount),
   currency: p.currency,
   gateway: p.gateway,
   createdAt: toAstanaIso(p.createdAt),
@@ -85,7 +81,7 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): AnyRoute[] {
             "Card payments are not available on this server; top up by bank invoice instead.",
           );
         }
-        const currency = auth.account.currency as Currency;
+        const currency = auth.account.currency;
         const started = await startCardPayment(
           { db, gateway, clock: deps.clock, publicUrl: deps.config.publicUrl },
           { accountId: auth.account.id, currency, amount: Money.of(body.amount, currency) },
@@ -96,7 +92,7 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): AnyRoute[] {
           body: {
             id: started.id,
             status: started.status,
-            amount: started.amount.toFixed(2),
+            amount: apiAmount(started.amount),
             currency: started.currency,
             redirectUrl: started.redirectUrl,
           },

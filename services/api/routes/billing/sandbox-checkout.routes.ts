@@ -1,9 +1,6 @@
 import { z } from "zod";
-import {
-  type CardPayment,
-  findPaymentById,
-  handlePaymentWebhook,
-} from "../../../../shared/billing/card-payments.ts";
+import { handlePaymentWebhook } from "../../../../shared/billing/card-payments.ts";
+import { type CardPayment, findPaymentById } from "../../../../shared/db/repositories/payments.repository.ts";
 import { AppError, notFound } from "../../../../shared/errors/app-error.ts";
 import type { PaymentGateway } from "../../../../shared/providers/payments/payment-gateway.ts";
 import {
