@@ -1,5 +1,6 @@
 import { getAccount } from "../db/repositories/accounts.repository.ts";
-import { updateCall } from "../db/repositories/calls.repository.ts";
+import { recordCallReservation } from "../db/repositories/call-costs.repository.ts";
+import { type CallRow, updateCall } from "../db/repositories/calls.repository.ts";
 import { findTariffInForce } from "../db/repositories/ledger.repository.ts";
 import { findTemplates } from "../db/repositories/templates.repository.ts";
 import type { Currency } from "../money/money.ts";
@@ -21,7 +22,7 @@ export function createLedgerCallBilling(): CallBilling {
       if (call.costStatus) return { outcome: call.costStatus === "released" ? "free" : "reserved" };
       const account = await getAccount(tx, call.accountId);
       if (!account) throw new Error(`account ${call.accountId} of call ${call.id} not found`);
-      const currency = account.currency as Currency;
+      const currency = account.currency;
       // A bonus past its void instant is voided first: it must not pay for a call made after that.
       await voidBonusIfDue(tx, account, now);
       const tariff = await findTariffInForce(tx, currency, now);
@@ -43,14 +44,7 @@ export function createLedgerCallBilling(): CallBilling {
         memo: `${minutes} min × ${price.toFixed(2)} ${currency}`,
       });
       if (held === "insufficient") return { outcome: "awaiting_funds" };
-      await updateCall(tx, call.accountId, call.id, {
-        costMinutes: minutes,
-        pricePerMinute: price.toDbString(),
-        costAmount: amount.toDbString(),
-        costCurrency: currency,
-        costStatus: "reserved",
-        pricedTemplates,
-      });
+      await recordCallReservation(tx, call, { minutes, pricePerMinute: price, amount, pricedTemplates });
       return { outcome: "reserved" };
     },
 
@@ -59,7 +53,7 @@ export function createLedgerCallBilling(): CallBilling {
       const hold = {
         accountId: call.accountId,
         ref: call.id,
-        currency: call.costCurrency as Currency,
+        currency: reservedCurrency(call),
         occurredAt: now,
         callId: call.id,
       };
@@ -72,7 +66,7 @@ export function createLedgerCallBilling(): CallBilling {
       const hold = {
         accountId: call.accountId,
         ref: call.id,
-        currency: call.costCurrency as Currency,
+        currency: reservedCurrency(call),
         occurredAt: now,
         callId: call.id,
       };
@@ -80,4 +74,10 @@ export function createLedgerCallBilling(): CallBilling {
       await updateCall(tx, call.accountId, call.id, { costStatus: "released" });
     },
   };
+}
+
+/** The currency of a reserved call's hold (recorded with the reservation). */
+function reservedCurrency(call: CallRow): Currency {
+  if (call.costCurrency === null) throw new Error(`call ${call.id} is reserved without a cost currency`);
+  return call.costCurrency;
 }

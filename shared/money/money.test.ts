@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Money, MoneyError, moneyFromDb } from "./money.ts";
+import { apiAmount, isCurrency, Money, MoneyError, moneyFromDb } from "./money.ts";
 
 describe("Money", () => {
   it("keeps decimal sums exact (0.1 + 0.2 = 0.3)", () => {
@@ -29,6 +29,19 @@ describe("Money", () => {
     expect(moneyFromDb("1000.000000", "KZT").toFixed()).toBe("1000.00");
     expect(moneyFromDb("-0.100000", "USD").toDbString()).toBe("-0.100000");
     expect(() => moneyFromDb("1", "EUR")).toThrow(MoneyError);
+  });
+
+  it("knows only its currencies", () => {
+    expect(["KZT", "RUB", "USD"].every(isCurrency)).toBe(true);
+    expect(isCurrency("EUR")).toBe(false);
+    expect(isCurrency("kzt")).toBe(false);
+  });
+
+  it("writes API amounts with 2 decimals, rounding half to even", () => {
+    expect(apiAmount(moneyFromDb("1000.000000", "KZT"))).toBe("1000.00");
+    expect(apiAmount(Money.of("0.125", "KZT"))).toBe("0.12");
+    expect(apiAmount(Money.of("-3.5", "USD"))).toBe("-3.50");
+    expect(apiAmount(null)).toBeNull();
   });
 
   it("addition is associative and subtraction inverts it (property)", () => {

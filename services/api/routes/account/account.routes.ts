@@ -4,8 +4,12 @@ import {
   type AccountRow,
   updateAccountSettings,
 } from "../../../../shared/db/repositories/accounts.repository.ts";
+import {
+  lowBalanceThresholdColumn,
+  lowBalanceThresholdOf,
+} from "../../../../shared/db/repositories/notifications.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import { Money, moneyFromDb } from "../../../../shared/money/money.ts";
+import { apiAmount, Money } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import { clientAddress } from "../auth/auth.routes.ts";
@@ -62,9 +66,7 @@ export function toDto(a: AccountRow): z.infer<typeof accountDto> {
     status: a.status,
     retentionDays: a.retentionDays,
     maskPersonalData: a.maskPersonalData,
-    lowBalanceThreshold: a.lowBalanceThreshold
-      ? moneyFromDb(a.lowBalanceThreshold, a.currency).toFixed(2)
-      : null,
+    lowBalanceThreshold: apiAmount(lowBalanceThresholdOf(a)),
     speechLanguage: a.speechLanguage,
     speechProviders: a.speechProviders,
     analysisProviders: a.analysisProviders,
@@ -124,10 +126,9 @@ export function accountRoutes(deps: ApiDeps): AnyRoute[] {
           ...(lowBalanceThreshold === undefined
             ? {}
             : {
-                lowBalanceThreshold:
-                  lowBalanceThreshold === null
-                    ? null
-                    : Money.of(lowBalanceThreshold, auth.account.currency as "KZT").toDbString(),
+                lowBalanceThreshold: lowBalanceThresholdColumn(
+                  lowBalanceThreshold === null ? null : Money.of(lowBalanceThreshold, auth.account.currency),
+                ),
               }),
         };
         const updated = await deps.database.db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { callCostOf } from "../../../../shared/db/repositories/call-costs.repository.ts";
 import type { AnalysisRow, CallRow } from "../../../../shared/db/repositories/calls.repository.ts";
-import { moneyFromDb } from "../../../../shared/money/money.ts";
+import { apiAmount } from "../../../../shared/money/money.ts";
 
 const speaker = z.enum(["operator", "client", "unknown"]);
 
@@ -92,13 +93,14 @@ export function toCallSummary(c: CallRow): z.infer<typeof callSummaryDto> {
 }
 
 export function toCallDetail(c: CallRow, analyses: AnalysisRow[]): z.infer<typeof callDetailDto> {
+  const money = callCostOf(c);
   const cost =
-    c.costStatus && c.costAmount && c.pricePerMinute && c.costCurrency && c.costMinutes !== null
+    c.costStatus && money?.pricePerMinute && c.costMinutes !== null
       ? {
           minutes: c.costMinutes,
-          pricePerMinute: moneyFromDb(c.pricePerMinute, c.costCurrency).toFixed(2),
-          amount: moneyFromDb(c.costAmount, c.costCurrency).toFixed(2),
-          currency: c.costCurrency,
+          pricePerMinute: apiAmount(money.pricePerMinute),
+          amount: apiAmount(money.amount),
+          currency: money.amount.currency,
           status: c.costStatus,
         }
       : null;

@@ -1,6 +1,7 @@
 import type { Response } from "express";
 import { z } from "zod";
 import { recordAudit } from "../../../../shared/audit/audit-log.ts";
+import { callCostOf } from "../../../../shared/db/repositories/call-costs.repository.ts";
 import type { CallRow } from "../../../../shared/db/repositories/calls.repository.ts";
 import {
   type AnswerCondition,
@@ -13,7 +14,7 @@ import {
   findOperatorKpis,
 } from "../../../../shared/db/repositories/reports.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import { moneyFromDb } from "../../../../shared/money/money.ts";
+import { apiAmount } from "../../../../shared/money/money.ts";
 import { astanaDate, startOfAstanaDay, toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
@@ -209,7 +210,7 @@ function callCells(c: CallRow): unknown[] {
     m?.interruptions.operator,
     m?.interruptions.client,
     c.costMinutes,
-    c.costAmount && c.costCurrency ? moneyFromDb(c.costAmount, c.costCurrency).toFixed(2) : null,
+    apiAmount(callCostOf(c)?.amount ?? null),
     c.costCurrency,
     c.costStatus,
   ];
