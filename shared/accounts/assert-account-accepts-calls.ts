@@ -41,6 +41,6 @@ export function assertAccountAcceptsCalls(account: AccountCallState): void {
 }
 
 /** The same rule where a refused account's calls wait instead of failing; no account: false. */
-export function accountAcceptsCalls(account: AccountCallState | undefined): boolean {
+export function accountAcceptsCalls<A extends AccountCallState>(account: A | undefined): account is A {
   return account !== undefined && refusalOf(account) === undefined;
 }

@@ -87,7 +87,7 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
   try {
     // Read once per run: every call of this run is ingested for the account as it stood here.
     const owner = await getAccount(deps.database.db, source.accountId);
-    if (!owner || !accountAcceptsCalls(owner)) {
+    if (!accountAcceptsCalls(owner)) {
       log.info("account does not accept calls: source not pulled");
       await finishPullRun(deps.database.db, source.id, { at: clock(), failedItems: 0 });
       return result;

@@ -23,7 +23,7 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
   // Closed, deletion pending or processing blocked: the call waits as `received`, nothing reserved;
   // unblocking (or cancelling the deletion) queues it again.
   const account = await getAccount(deps.database.db, job.accountId);
-  if (!account || !accountAcceptsCalls(account)) {
+  if (!accountAcceptsCalls(account)) {
     deps.logger.info({ callId: job.callId, accountId: job.accountId }, "processing stopped for the account");
     return;
   }

@@ -64,7 +64,10 @@ export function ingestRoutes(deps: ApiDeps): AnyRoute[] {
         let push: ReceivedPush | undefined;
         try {
           push = await receivePush(req, signature, deps);
-          const outcome = await acceptPush({ ...ingestDeps, logger: pushLog }, { source, account, ...push });
+          const outcome = await acceptPush(
+            { ...ingestDeps, logger: pushLog },
+            { source, account, metadata: push.metadata, recording: push.recording },
+          );
           report.accepted(outcome, push.recording);
           return { status: outcome.duplicate ? 200 : 202, body: outcome };
         } catch (error) {
