@@ -21,3 +21,4 @@ export type CallMetadata = z.infer<typeof callMetadataSchema>;
 export const manualMetadataSchema = callMetadataSchema.extend({
   externalId: z.string().trim().min(1).max(200).optional(),
 });
+export type ManualMetadata = z.infer<typeof manualMetadataSchema>;

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
+import {
+  type AccountCallState,
+  assertAccountAcceptsCalls,
+} from "../accounts/assert-account-accepts-calls.ts";
 import type { AudioTools } from "../audio/audio-tools.ts";
 import { readCompleteWavFile } from "../audio/wav-header.ts";
 import type { Database } from "../db/client.ts";
-import { getAccount } from "../db/repositories/accounts.repository.ts";
 import {
   countCallsReceivedSince,
   findCallBySourceKey,
@@ -11,7 +14,6 @@ import {
 } from "../db/repositories/calls.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
-import { assertAccountAcceptsCalls } from "../privacy/data-lifecycle.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 import { probeCallJob } from "../queue/job-definitions.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
@@ -28,7 +30,11 @@ export interface IngestDeps {
 }
 
 export interface IngestInput {
-  accountId: string;
+  /**
+   * The receiving account as its caller read it (once per push, upload or pull run: the row is not
+   * read again here).
+   */
+  account: AccountCallState & { id: string };
   source: { id: string; operatorChannel: "left" | "right"; processingDelaySec?: number } | null;
   metadata: CallMetadata & { externalId: string };
   /** The recording on local scratch disk. */
@@ -51,10 +57,11 @@ export const recordingKey = (accountId: string, callId: string) =>
  * same (source, externalId) twice returns the first call, also when both arrive at once.
  */
 export async function ingestRecording(deps: IngestDeps, input: IngestInput): Promise<IngestOutcome> {
+  const accountId = input.account.id;
   if (input.source) {
     const existing = await findCallBySourceKey(
       deps.database.db,
-      input.accountId,
+      accountId,
       input.source.id,
       input.metadata.externalId,
     );
@@ -62,17 +69,11 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
   }
   // Closed, deletion pending or processing blocked: refused with a clear 409 (a repeat of a call
   // already received above still gets its first answer).
-  const account = await getAccount(deps.database.db, input.accountId);
-  if (!account) throw new AppError("NOT_FOUND", "Account not found.");
-  assertAccountAcceptsCalls(account);
+  assertAccountAcceptsCalls(input.account);
   // Per-account upload rate, counted in the database so it holds across API replicas (approximate
   // under a burst of simultaneous uploads: each sees the count before the others commit).
   const now = deps.clock?.() ?? new Date();
-  const recent = await countCallsReceivedSince(
-    deps.database.db,
-    input.accountId,
-    new Date(now.getTime() - 60_000),
-  );
+  const recent = await countCallsReceivedSince(deps.database.db, accountId, new Date(now.getTime() - 60_000));
   if (recent >= deps.limits.maxUploadsPerMinute) {
     throw new AppError(
       "RATE_LIMITED",
@@ -97,13 +98,13 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
   }
 
   const callId = randomUUID();
-  const key = recordingKey(input.accountId, callId);
+  const key = recordingKey(accountId, callId);
   await deps.storage.put(key, createReadStream(input.filePath), { contentType: "application/octet-stream" });
 
   const { call, duplicate } = await deps.database.db.transaction(async (tx) => {
     const result = await insertCallOnce(tx, {
       id: callId,
-      accountId: input.accountId,
+      accountId,
       sourceId: input.source?.id ?? null,
       externalId: input.metadata.externalId,
       startedAt: input.metadata.startedAt ? new Date(input.metadata.startedAt) : null,
@@ -119,7 +120,7 @@ export async function ingestRecording(deps: IngestDeps, input: IngestInput): Pro
       // A source may ask for a delay (e.g. so its CRM can update the call first): the job waits.
       const delaySec = input.source?.processingDelaySec ?? 0;
       const startAfter = delaySec > 0 ? new Date(now.getTime() + delaySec * 1000) : undefined;
-      await deps.queue.send(probeCallJob, { accountId: input.accountId, callId }, { tx, startAfter });
+      await deps.queue.send(probeCallJob, { accountId, callId }, { tx, startAfter });
     }
     return result;
   });

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { getAccount } from "../db/repositories/accounts.repository.ts";
+import { accountAcceptsCalls } from "../accounts/assert-account-accepts-calls.ts";
+import { type AccountRow, getAccount } from "../db/repositories/accounts.repository.ts";
 import { findCallBySourceKey } from "../db/repositories/calls.repository.ts";
 import {
   finishPullRun,
@@ -10,7 +11,7 @@ import {
 } from "../db/repositories/sources.repository.ts";
 import { AppError, isAppError } from "../errors/app-error.ts";
 import type { AppMetrics } from "../observability/metrics.ts";
-import { createPullConnector, pullKinds } from "./connectors/index.ts";
+import { createPullConnector, type PulledCall, pullKinds } from "./connectors/index.ts";
 import type { DownloadOptions } from "./download-recording.ts";
 import { type IngestDeps, ingestRecording } from "./ingest-recording.ts";
 
@@ -84,9 +85,10 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
   const count = (outcome: "accepted" | "duplicate" | "failed") =>
     deps.metrics?.pullItems.inc({ source_kind: source.kind, outcome });
   try {
+    // Read once per run: every call of this run is ingested for the account as it stood here.
     const owner = await getAccount(deps.database.db, source.accountId);
-    if (owner?.status !== "active") {
-      log.info("account not active: source not pulled");
+    if (!accountAcceptsCalls(owner)) {
+      log.info("account does not accept calls: source not pulled");
       await finishPullRun(deps.database.db, source.id, { at: clock(), failedItems: 0 });
       return result;
     }
@@ -120,7 +122,7 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
         if (items >= deps.pull.maxItemsPerRun) break pages; // this page's cursor is not saved: redone next run
         items++;
         try {
-          const outcome = await ingestPulled(deps, source, call);
+          const outcome = await ingestPulled(deps, source, owner, call);
           if (outcome.duplicate) {
             result.duplicates++;
             count("duplicate");
@@ -181,18 +183,14 @@ async function pullOneSource(deps: PullDeps, source: SourceRow): Promise<SourceP
   return result;
 }
 
-async function ingestPulled(
-  deps: PullDeps,
-  source: SourceRow,
-  call: import("./connectors/index.ts").PulledCall,
-) {
+async function ingestPulled(deps: PullDeps, source: SourceRow, owner: AccountRow, call: PulledCall) {
   await fs.mkdir(deps.scratchDir, { recursive: true });
   const dir = await fs.mkdtemp(path.join(deps.scratchDir, "pull-"));
   try {
     const target = path.join(dir, "recording");
     const { bytes } = await call.fetchRecording(target);
     return await ingestRecording(deps, {
-      accountId: source.accountId,
+      account: owner,
       source: {
         id: source.id,
         operatorChannel: source.operatorChannel,

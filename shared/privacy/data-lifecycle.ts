@@ -1,6 +1,5 @@
 import { recordAudit, systemActor } from "../audit/audit-log.ts";
 import type { Db } from "../db/client.ts";
-import type { AccountRow } from "../db/repositories/accounts.repository.ts";
 import {
   countAccountRows,
   deleteAccountRows,
@@ -10,7 +9,6 @@ import {
   lockCallsDueForPurge,
   purgeCallContent,
 } from "../db/repositories/privacy.repository.ts";
-import { AppError } from "../errors/app-error.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 
@@ -22,45 +20,6 @@ const dayMs = 86_400_000;
 
 export const deletionDueAt = (requestedAt: Date) =>
   new Date(requestedAt.getTime() + deletionGraceDays * dayMs);
-
-/**
- * Refuses new calls for accounts that may not take them: closed, blocked by staff, deletion pending,
- * processing blocked by the owner (checked first to last: a closed account says so even if also blocked).
- */
-export function assertAccountAcceptsCalls(account: AccountRow): void {
-  if (account.closedAt || account.status === "closed") {
-    throw new AppError("ACCOUNT_CLOSED", "The account is closed: new calls are not accepted.");
-  }
-  if (account.status === "blocked") {
-    throw new AppError("ACCOUNT_BLOCKED", "The account is blocked by the service's staff.");
-  }
-  if (account.deletionScheduledFor) {
-    throw new AppError(
-      "ACCOUNT_DELETION_PENDING",
-      "The account is scheduled for deletion: new calls are not accepted until the request is cancelled.",
-    );
-  }
-  if (account.processingBlockedAt) {
-    throw new AppError(
-      "PROCESSING_BLOCKED",
-      "Processing of this account's data is blocked by its owner: new calls are not accepted.",
-    );
-  }
-}
-
-/**
- * Whether the pipeline may work on the account's calls now (false: they wait, nothing is reserved):
- * not closed, not blocked by staff, no deletion pending, processing not blocked by the owner.
- */
-export function accountMayProcess(account: AccountRow | undefined): boolean {
-  return (
-    !!account &&
-    account.status === "active" &&
-    !account.closedAt &&
-    !account.deletionScheduledFor &&
-    !account.processingBlockedAt
-  );
-}
 
 export interface PurgeDeps {
   db: Db;

@@ -1,12 +1,13 @@
 import path from "node:path";
+import { accountAcceptsCalls } from "../../../shared/accounts/assert-account-accepts-calls.ts";
 import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import { AppError } from "../../../shared/errors/app-error.ts";
 import { notifySuspended } from "../../../shared/notifications/notifications.ts";
-import { accountMayProcess } from "../../../shared/privacy/data-lifecycle.ts";
 import { type CallJobPayload, transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
+import { withScratchDir } from "../common/scratch-dir.ts";
+import { secondsSince } from "../common/step-timing.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
-import { withScratchDir } from "./scratch-dir.ts";
 
 /**
  * Step 2 (probe) and step 3 (charge): reads the stored recording's duration and channels, then reserves
@@ -21,7 +22,8 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
   if (!call.recordingKey) throw new AppError("MEDIA_UNREADABLE", "The call has no recording.");
   // Closed, deletion pending or processing blocked: the call waits as `received`, nothing reserved;
   // unblocking (or cancelling the deletion) queues it again.
-  if (!accountMayProcess(await getAccount(deps.database.db, job.accountId))) {
+  const account = await getAccount(deps.database.db, job.accountId);
+  if (!accountAcceptsCalls(account)) {
     deps.logger.info({ callId: job.callId, accountId: job.accountId }, "processing stopped for the account");
     return;
   }
@@ -38,7 +40,7 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
       `The recording lasts ${Math.round(probe.durationSec)} s; the limit is ${deps.limits.maxCallDurationSec} s.`,
     );
   }
-  const probeSec = (performance.now() - started) / 1000;
+  const probeSec = secondsSince(started);
 
   const status = await deps.database.db.transaction(async (tx) => {
     const locked = await lockCall(tx, job.accountId, job.callId);
@@ -54,23 +56,16 @@ export async function probeCall(deps: PipelineDeps, job: CallJobPayload): Promis
     await updateCall(tx, job.accountId, job.callId, {
       ...measured,
       status,
-      stepTimings: { ...locked.stepTimings, probe: round3(probeSec) },
+      stepTimings: { ...locked.stepTimings, probe: probeSec },
     });
     if (status === "processing") await deps.queue.send(transcribeCallJob, job, { tx });
     return status;
   });
   if (status === "awaiting_funds") {
     // After the commit: the owners hear once per suspension (low-balance-notify retries a failed send).
-    const account = await getAccount(deps.database.db, job.accountId);
-    if (account) {
-      await notifySuspended(
-        { db: deps.database.db, mailer: deps.mailer, logger: deps.logger },
-        account,
-      ).catch((err) =>
-        deps.logger.warn({ err, accountId: job.accountId }, "suspension notice deferred to the job"),
-      );
-    }
+    // The notice needs only the account's id, company and currency: the row read above will do.
+    await notifySuspended({ db: deps.database.db, mailer: deps.mailer, logger: deps.logger }, account).catch(
+      (err) => deps.logger.warn({ err, accountId: job.accountId }, "suspension notice deferred to the job"),
+    );
   }
 }
-
-export const round3 = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,13 +1,14 @@
 import type { z } from "zod";
 import { chargeHold, releaseHold } from "../../../shared/billing/holds.ts";
+import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall } from "../../../shared/db/repositories/calls.repository.ts";
 import { findTransactionEntries } from "../../../shared/db/repositories/ledger.repository.ts";
 import { findTemplates } from "../../../shared/db/repositories/templates.repository.ts";
 import { isAppError } from "../../../shared/errors/app-error.ts";
 import type { reanalyzeCallJob } from "../../../shared/queue/job-definitions.ts";
 import type { JobContext } from "../../../shared/queue/job-queue.ts";
+import { answerTemplates } from "../../../shared/templates/answer-templates.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
-import { answerTemplates } from "./analyze.step.ts";
 
 type ReanalyzePayload = z.infer<typeof reanalyzeCallJob.payload>;
 
@@ -34,7 +35,8 @@ export async function reanalyzeCall(
     const templates = (await findTemplates(deps.database.db, job.accountId)).filter((t) =>
       job.templateIds.includes(t.id),
     );
-    await answerTemplates(deps, call, templates);
+    const account = await getAccount(deps.database.db, job.accountId);
+    await answerTemplates(deps, call, account, templates);
     if (holdExists) await deps.database.db.transaction((tx) => chargeHold(tx, hold));
   } catch (error) {
     if (isAppError(error) && error.retryable && !context.isLastAttempt) throw error;

@@ -1,6 +1,6 @@
+import { accountAcceptsCalls } from "../../../shared/accounts/assert-account-accepts-calls.ts";
 import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { lockOldestAwaitingCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
-import { accountMayProcess } from "../../../shared/privacy/data-lifecycle.ts";
 import { transcribeCallJob } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
 
@@ -15,7 +15,7 @@ export async function resumeAwaitingCalls(
   accountId: string,
 ): Promise<{ resumed: number }> {
   let resumed = 0;
-  if (!accountMayProcess(await getAccount(deps.database.db, accountId))) return { resumed };
+  if (!accountAcceptsCalls(await getAccount(deps.database.db, accountId))) return { resumed };
   for (;;) {
     const outcome = await deps.database.db.transaction(async (tx) => {
       const call = await lockOldestAwaitingCall(tx, accountId);

@@ -1,14 +1,13 @@
 import path from "node:path";
 import { computeConversationMetrics } from "../../../shared/analytics/conversation-metrics.ts";
 import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
-import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
 import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
-import { assertAccountAcceptsCalls } from "../../../shared/privacy/data-lifecycle.ts";
 import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
+import { getAccountStillAcceptingCalls } from "../common/processing-account.ts";
+import { withScratchDir } from "../common/scratch-dir.ts";
+import { secondsSince } from "../common/step-timing.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";
-import { round3 } from "./probe.step.ts";
-import { withScratchDir } from "./scratch-dir.ts";
 
 /**
  * Steps 4–6: split the channels, measure each side's speech from silence detection (not the AI),
@@ -22,7 +21,7 @@ export async function transcribeCall(
 ): Promise<void> {
   const call = await findCall(deps.database.db, job.accountId, job.callId);
   if (call?.status !== "processing" || call.transcript !== null) return;
-  await refuseStoppedAccount(deps, job);
+  const account = await getAccountStillAcceptingCalls(deps.database.db, job.accountId);
   const durationSec = call.durationSec ?? 0;
   const timings: Record<string, number> = {};
   const lap = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -30,11 +29,10 @@ export async function transcribeCall(
     try {
       return await fn();
     } finally {
-      timings[name] = round3((performance.now() - t0) / 1000);
+      timings[name] = secondsSince(t0);
     }
   };
 
-  const account = await getAccount(deps.database.db, job.accountId);
   const transcriber = deps.providers.transcriberFor(account ?? {}, { callId: call.id });
   const { metrics, transcript } = await withScratchDir(deps.tmpDir, async (dir) => {
     const original = path.join(dir, "recording");
@@ -108,13 +106,4 @@ export async function transcribeCall(
     });
     await deps.queue.send(analyzeCallJob, job, { tx });
   });
-}
-
-/**
- * A call already holding funds when its account was closed, blocked or put up for deletion is not
- * processed further: the AppError (not retryable) makes the worker fail it and release its hold.
- */
-export async function refuseStoppedAccount(deps: PipelineDeps, job: CallJobPayload): Promise<void> {
-  const account = await getAccount(deps.database.db, job.accountId);
-  if (account) assertAccountAcceptsCalls(account);
 }

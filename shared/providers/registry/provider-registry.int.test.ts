@@ -18,12 +18,9 @@ import { AppError } from "../../errors/app-error.ts";
 import { createOpenAiTranscriber } from "../transcription/openai-transcriber.ts";
 import { createPocketSphinxTranscriber } from "../transcription/pocketsphinx-transcriber.ts";
 import { createYandexSpeechKitTranscriber } from "../transcription/yandex-speechkit-transcriber.ts";
-import {
-  createProviderRegistry,
-  type ProviderRegistryOptions,
-  type ProviderUsageRecord,
-  type SpeechPricing,
-} from "./provider-registry.ts";
+import type { SpeechPricing } from "./provider-costs.ts";
+import { createProviderRegistry, type ProviderRegistryOptions } from "./provider-registry.ts";
+import type { ProviderUsageRecord } from "./provider-usage.ts";
 
 const OPENAI_KEY = "sk-registry-test";
 const YANDEX_KEY = "AQVN-registry-test";

@@ -2,13 +2,9 @@ import { describe, expect, it, vi } from "vitest";
 import { AppError } from "../../errors/app-error.ts";
 import type { AnalysisInput, AnalysisResult, CallAnalyzer } from "../analysis/call-analyzer.ts";
 import type { Transcriber, TranscriptionResult } from "../transcription/transcriber.ts";
-import {
-  analysisCost,
-  createProviderRegistry,
-  type ProviderRegistryOptions,
-  type ProviderUsageRecord,
-  speechCost,
-} from "./provider-registry.ts";
+import { analysisCost, speechCost } from "./provider-costs.ts";
+import { createProviderRegistry, type ProviderRegistryOptions } from "./provider-registry.ts";
+import type { ProviderUsageRecord } from "./provider-usage.ts";
 
 const transient = (message = "server error") =>
   new AppError("ANALYSIS_FAILED", message, { retryable: true, context: { status: 500 } });

@@ -1,15 +1,9 @@
 import { z } from "zod";
 import { recordAuditThrottled } from "../../../../shared/audit/audit-log.ts";
-import { startReanalysis } from "../../../../shared/billing/reanalysis.ts";
-import {
-  findAnalyses,
-  findCall,
-  findCalls,
-  lockCall,
-} from "../../../../shared/db/repositories/calls.repository.ts";
-import { findTemplates } from "../../../../shared/db/repositories/templates.repository.ts";
+import { getCall } from "../../../../shared/calls/get-call.ts";
+import { requestReanalysis } from "../../../../shared/calls/request-reanalysis.ts";
+import { findAnalyses, findCalls } from "../../../../shared/db/repositories/calls.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -31,12 +25,6 @@ const listQuery = z
   })
   .extend(pageQuery.shape);
 const idParams = z.object({ id: z.uuid() });
-
-const callPurged = (at: Date) =>
-  new AppError(
-    "CALL_PURGED",
-    `The call's recording, transcript and analyses were deleted on ${at.toISOString()} when its retention ended.`,
-  );
 
 export function callsRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -79,9 +67,7 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, auth, req }) => {
-        const call = await findCall(db, auth.account.id, params.id);
-        if (!call) throw new AppError("NOT_FOUND", "Call not found.");
-        if (call.purgedAt) throw callPurged(call.purgedAt);
+        const call = await getCall(db, auth.account.id, params.id);
         await recordAuditThrottled(
           db,
           {
@@ -112,9 +98,8 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
       handler: async ({ params, query, auth, log, req }) => {
-        const call = await findCall(db, auth.account.id, params.id);
-        if (call?.purgedAt) throw callPurged(call.purgedAt);
-        if (!call?.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
+        const call = await getCall(db, auth.account.id, params.id);
+        if (!call.recordingKey) throw new AppError("NOT_FOUND", "Call not found.");
         await recordAuditThrottled(
           db,
           {
@@ -164,22 +149,10 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
         },
         410: { description: "Deleted when its retention ended (CALL_PURGED)" },
       },
-      handler: async ({ params, auth, keepAnswer }) => {
-        const now = deps.clock();
+      handler: async ({ params, auth, keepAnswer }) =>
         // The hold and the Idempotency-Key's answer commit together: a retry after a failure past the
         // commit replays this answer instead of holding a second time.
-        return db.transaction(async (tx) => {
-          const call = await lockCall(tx, auth.account.id, params.id);
-          if (!call) throw new AppError("NOT_FOUND", "Call not found.");
-          if (call.purgedAt) throw callPurged(call.purgedAt);
-          assertAccountAcceptsCalls(auth.account);
-          const templates = await findTemplates(tx, auth.account.id, { activeOnly: true });
-          const result = await startReanalysis(tx, deps.queue, {
-            account: auth.account,
-            call,
-            templates,
-            now,
-          });
+        requestReanalysis(deps, { account: auth.account, callId: params.id }, async (tx, result) => {
           const answer = {
             status: 202,
             body: {
@@ -192,8 +165,7 @@ export function callsRoutes(deps: ApiDeps): AnyRoute[] {
           };
           await keepAnswer(tx, answer);
           return answer;
-        });
-      },
+        }),
     }),
   ];
 }

@@ -1,22 +1,14 @@
 import { z } from "zod";
 import {
-  createSource,
   deleteSource,
   findSourceStats,
   findSources,
-  lockSource,
   type SourceRow,
-  updateSource,
 } from "../../../../shared/db/repositories/sources.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
-import {
-  assertPullEndpointsPublic,
-  isPullKind,
-  mergePullConfig,
-  publicSourceConfig,
-  sealPullConfig,
-} from "../../../../shared/ingest/connectors/index.ts";
-import { encryptSecret, hashToken, newToken } from "../../../../shared/security/tokens.ts";
+import { changeSource } from "../../../../shared/ingest/change-source.ts";
+import { connectSource, type SourceDeps } from "../../../../shared/ingest/connect-source.ts";
+import { isPullKind, publicSourceConfig } from "../../../../shared/ingest/connectors/index.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
 
@@ -98,6 +90,12 @@ function latestError(
 
 export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
+  const sourceDeps: SourceDeps = {
+    database: deps.database,
+    clock: deps.clock,
+    appSecret: deps.config.appSecret,
+    requirePublicEndpoints: deps.config.env === "production",
+  };
   return [
     defineRoute({
       method: "post",
@@ -108,34 +106,12 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
       body: createSourceBody,
       responses: { 201: { description: "Created", schema: createdSourceDto } },
       handler: async ({ body, auth }) => {
-        const config = isPullKind(body.kind)
-          ? sealPullConfig(body.kind, body.config, deps.config.appSecret, deps.clock())
-          : body.config;
-        // Production: an owner's feed, API or bucket endpoint must be a public address (SSRF).
-        if (isPullKind(body.kind) && deps.config.env === "production")
-          await assertPullEndpointsPublic(body.kind, config);
-        const token = newToken("src");
-        const signingSecret = newToken("whsec");
-        const source = await createSource(db, {
+        const { source, token, signingSecret } = await connectSource(sourceDeps, {
           accountId: auth.account.id,
-          name: body.name,
-          kind: body.kind,
-          operatorChannel: body.operatorChannel,
-          requireSignature: body.requireSignature,
-          processingDelaySec: body.processingDelaySec,
-          config,
-          tokenHash: hashToken(token),
-          signingSecretEnc: encryptSecret(deps.config.appSecret, signingSecret),
+          ...body,
         });
-        return {
-          status: 201,
-          body: {
-            ...toDto(source),
-            token,
-            signingSecret,
-            ingestUrl: `${deps.config.publicUrl}/api/v1/ingest/${token}/calls`,
-          },
-        };
+        const ingestUrl = `${deps.config.publicUrl}/api/v1/ingest/${token}/calls`;
+        return { status: 201, body: { ...toDto(source), token, signingSecret, ingestUrl } };
       },
     }),
     defineRoute({
@@ -186,34 +162,11 @@ export function sourcesRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "No such source" },
       },
       handler: async ({ params, body, auth }) => {
-        const row = await db.transaction(async (tx) => {
-          const source = await lockSource(tx, auth.account.id, params.id);
-          if (!source) throw new AppError("NOT_FOUND", "Source not found.");
-          const { config: configPatch, ...settings } = body;
-          if (configPatch === undefined) return updateSource(tx, auth.account.id, params.id, settings);
-          if (!isPullKind(source.kind)) {
-            throw new AppError("VALIDATION_FAILED", "Push sources have no config to change.", {
-              details: [
-                { path: "body.config", message: "only pull sources (http_pull, s3_pull, zadarma) have one" },
-              ],
-            });
-          }
-          const config = mergePullConfig(
-            source.kind,
-            source.config,
-            configPatch,
-            deps.config.appSecret,
-            deps.clock(),
-          );
-          if (deps.config.env === "production") await assertPullEndpointsPublic(source.kind, config);
-          const restart = "since" in configPatch && config.since !== source.config.since;
-          return updateSource(tx, auth.account.id, params.id, {
-            ...settings,
-            config,
-            ...(restart ? { pullCursor: null } : {}),
-          });
+        const row = await changeSource(sourceDeps, {
+          accountId: auth.account.id,
+          sourceId: params.id,
+          change: body,
         });
-        if (!row) throw new AppError("NOT_FOUND", "Source not found.");
         return { status: 200, body: toDto(row) };
       },
     }),

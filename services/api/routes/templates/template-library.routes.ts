@@ -1,21 +1,16 @@
 import { z } from "zod";
-import { pricePerMinute } from "../../../../shared/billing/tariff.ts";
-import { findTariffInForce, type Tariff } from "../../../../shared/db/repositories/ledger.repository.ts";
-import { createTemplate, type TemplateRow } from "../../../../shared/db/repositories/templates.repository.ts";
-import { AppError } from "../../../../shared/errors/app-error.ts";
+import { findTariffInForce } from "../../../../shared/db/repositories/ledger.repository.ts";
+import { analysisProviders } from "../../../../shared/templates/analysis-providers.ts";
+import { copyLibraryTemplate } from "../../../../shared/templates/copy-library-template.ts";
 import {
-  findLibraryTemplate,
-  type LibraryTemplate,
   libraryLanguages,
   libraryTemplates,
   libraryTopics,
 } from "../../../../shared/templates/template-library.ts";
+import { templateOwnPrice } from "../../../../shared/templates/template-price.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { analysisProviders, assertProviderConfigured } from "./templates.routes.ts";
-
-/** What a library template marked `llm` runs on when the owner names no provider (issue 5, item 3). */
-export const DEFAULT_LLM_PROVIDER = "openai";
+import { templateDto, toTemplateDto } from "./template.dto.ts";
 
 const libraryQuery = z.object({ language: z.enum(libraryLanguages).optional() });
 const copyParams = z.object({ id: z.string().min(1).max(100) });
@@ -47,42 +42,6 @@ const libraryItemDto = z.object({
   pricePerMinute: z.string(),
   currency: z.string(),
 });
-/** The same shape POST /api/v1/templates answers with. */
-const templateDto = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  provider: z.string(),
-  active: z.boolean(),
-  version: z.number().int(),
-  questions: z.array(z.unknown()),
-  pricePerMinute: z.string(),
-  currency: z.string(),
-  updatedAt: z.string(),
-});
-
-/** A template's own price per minute: its base plus its questions (what templates.routes.ts shows). */
-const ownPrice = (tariff: Tariff, template: { questions: readonly unknown[] }) =>
-  pricePerMinute(tariff, [template]).minus(tariff.transcriptionPerMinute).toFixed(2);
-
-/** The provider a copy runs on, or a validation error the owner can act on. */
-function copyProvider(template: LibraryTemplate, requested: string | undefined): string {
-  const provider = requested ?? (template.provider === "llm" ? DEFAULT_LLM_PROVIDER : "rules");
-  const invalid = (message: string) =>
-    new AppError("VALIDATION_FAILED", message, { details: [{ path: "body.provider", message }] });
-  if (!(analysisProviders as readonly string[]).includes(provider)) {
-    throw invalid(
-      `This server cannot run the "${provider}" analysis provider; name one of: ${analysisProviders.join(", ")}.`,
-    );
-  }
-  // The rules provider answers only boolean questions with keywords; anything else would stay empty.
-  if (provider === "rules" && template.questions.some((q) => q.type !== "boolean" || !q.keywords)) {
-    throw invalid(
-      "This template needs a language-model provider: the rules provider answers only keyword questions.",
-    );
-  }
-  return provider;
-}
-
 export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
 
@@ -102,7 +61,7 @@ export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
         const tariff = await findTariffInForce(db, currency, deps.clock());
         const items = libraryTemplates
           .filter((t) => !query.language || t.language === query.language)
-          .map((t) => ({ ...t, pricePerMinute: ownPrice(tariff, t), currency }));
+          .map((t) => ({ ...t, pricePerMinute: templateOwnPrice(tariff, t).toFixed(2), currency }));
         return { status: 200, body: { items } };
       },
     }),
@@ -121,34 +80,14 @@ export function templateLibraryRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "No such library template" },
       },
       handler: async ({ params, body, auth }) => {
-        const source = findLibraryTemplate(params.id);
-        if (!source) throw new AppError("NOT_FOUND", "Library template not found.");
-        const provider = copyProvider(source, body.provider);
-        assertProviderConfigured(deps, provider);
-        const t: TemplateRow = await createTemplate(db, {
+        const t = await copyLibraryTemplate(deps, {
           accountId: auth.account.id,
-          name: body.name ?? source.name,
-          provider,
-          active: body.active,
-          // The library is a module constant shared by every request: the copy owns its questions.
-          questions: structuredClone(source.questions),
+          libraryId: params.id,
+          ...body,
         });
         const currency = auth.account.currency;
         const tariff = await findTariffInForce(db, currency, deps.clock());
-        return {
-          status: 201,
-          body: {
-            id: t.id,
-            name: t.name,
-            provider: t.provider,
-            active: t.active,
-            version: t.version,
-            questions: t.questions,
-            pricePerMinute: ownPrice(tariff, t),
-            currency,
-            updatedAt: t.updatedAt.toISOString(),
-          },
-        };
+        return { status: 201, body: toTemplateDto(t, tariff, currency) };
       },
     }),
   ];

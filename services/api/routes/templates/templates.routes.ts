@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { pricePerMinute } from "../../../../shared/billing/tariff.ts";
 import { findTariffInForce } from "../../../../shared/db/repositories/ledger.repository.ts";
 import {
   createTemplate,
@@ -11,21 +10,13 @@ import {
 } from "../../../../shared/db/repositories/templates.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import type { Currency } from "../../../../shared/money/money.ts";
+import {
+  analysisProviders,
+  assertProviderConfigured,
+} from "../../../../shared/templates/analysis-providers.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-
-/** Analysis providers Tyndau knows; a template may name one only when this server has it configured. */
-export const analysisProviders = ["rules", "openai", "openai-compatible", "gigachat", "yandexgpt"] as const;
-
-/** Refuses a provider this server is not configured for, rather than failing every call later. */
-export function assertProviderConfigured(
-  deps: Pick<ApiDeps, "analysisProviders">,
-  provider: string | undefined,
-): void {
-  if (provider === undefined || deps.analysisProviders.includes(provider)) return;
-  const message = `The "${provider}" analysis provider is not configured on this server; available: ${deps.analysisProviders.join(", ")}.`;
-  throw new AppError("VALIDATION_FAILED", message, { details: [{ path: "body.provider", message }] });
-}
+import { templateDto, toTemplateDto } from "./template.dto.ts";
 
 const question = z
   .object({
@@ -69,36 +60,10 @@ const createBody = z.object({
 });
 const patchBody = createBody.partial().refine((b) => Object.keys(b).length > 0, "nothing to change");
 
-const templateDto = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  provider: z.string(),
-  active: z.boolean(),
-  version: z.number().int(),
-  questions: z.array(z.unknown()),
-  pricePerMinute: z.string(),
-  currency: z.string(),
-  updatedAt: z.string(),
-});
-
 export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
-  const toDto = async (t: TemplateRow, currency: Currency): Promise<z.infer<typeof templateDto>> => {
-    const tariff = await findTariffInForce(db, currency, deps.clock());
-    // A template's own price: its base plus its questions, per minute of audio.
-    const own = pricePerMinute(tariff, [t]).minus(tariff.transcriptionPerMinute);
-    return {
-      id: t.id,
-      name: t.name,
-      provider: t.provider,
-      active: t.active,
-      version: t.version,
-      questions: t.questions,
-      pricePerMinute: own.toFixed(2),
-      currency,
-      updatedAt: t.updatedAt.toISOString(),
-    };
-  };
+  const toDto = async (t: TemplateRow, currency: Currency) =>
+    toTemplateDto(t, await findTariffInForce(db, currency, deps.clock()), currency);
   const idParams = z.object({ id: z.uuid() });
 
   return [
@@ -111,7 +76,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       body: createBody,
       responses: { 201: { description: "Created", schema: templateDto } },
       handler: async ({ body, auth }) => {
-        assertProviderConfigured(deps, body.provider);
+        assertProviderConfigured(deps.analysisProviders, body.provider);
         const t = await createTemplate(db, { accountId: auth.account.id, ...body });
         return { status: 201, body: await toDto(t, auth.account.currency) };
       },
@@ -153,7 +118,7 @@ export function templatesRoutes(deps: ApiDeps): AnyRoute[] {
       body: patchBody,
       responses: { 200: { description: "Updated", schema: templateDto }, 404: { description: "Not found" } },
       handler: async ({ params, body, auth }) => {
-        assertProviderConfigured(deps, body.provider);
+        assertProviderConfigured(deps.analysisProviders, body.provider);
         const t = await updateTemplate(db, auth.account.id, params.id, body, deps.clock());
         if (!t) throw new AppError("NOT_FOUND", "Template not found.");
         return { status: 200, body: await toDto(t, auth.account.currency) };
