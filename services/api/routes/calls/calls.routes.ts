@@ -11,9 +11,9 @@ import { findTemplates } from "../../../../shared/db/repositories/templates.repo
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import { assertAccountAcceptsCalls } from "../../../../shared/privacy/data-lifecycle.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { clientAddress } from "../../http/caller.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 import { callDetailDto, callSummaryDto, toCallDetail, toCallSummary } from "./calls.dto.ts";
 
 /** Repeated reads/listens of one call by one user within this window make one audit entry. */
