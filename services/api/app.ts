@@ -17,6 +17,7 @@ import { requestContext } from "./http/request-context.ts";
 import { type AnyRoute, type AuthContext, defineRoute, mountRoutes } from "./http/route.ts";
 import { accountRoutes } from "./routes/account/account.routes.ts";
 import { auditRoutes } from "./routes/account/audit.routes.ts";
+import { privacyRoutes } from "./routes/account/privacy.routes.ts";
 import { adminAccountsRoutes } from "./routes/admin/admin-accounts.routes.ts";
 import { adminInvoicesRoutes } from "./routes/admin/admin-invoices.routes.ts";
 import { adminPaymentsRoutes } from "./routes/admin/admin-payments.routes.ts";
@@ -45,6 +46,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...authRoutes(deps),
     ...usersRoutes(deps),
     ...accountRoutes(deps),
+    ...privacyRoutes(deps),
     ...auditRoutes(deps),
     ...sourcesRoutes(deps),
     ...ingestRoutes(deps),

@@ -1,7 +1,5 @@
-import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { createUser } from "../db/repositories/accounts.repository.ts";
-import { accounts } from "../db/schema/index.ts";
+import { createUser, ensureOperatorAccount } from "../db/repositories/accounts.repository.ts";
 import { AppError } from "../errors/app-error.ts";
 import { hashPassword } from "../security/passwords.ts";
 
@@ -23,7 +21,7 @@ export async function createStaffUser(
     throw new AppError("VALIDATION_FAILED", "Not an e-mail address.");
   const passwordHash = await hashPassword(input.password);
   return db.transaction(async (tx) => {
-    const account = await ensureOperatorAccount(tx);
+    const account = await ensureOperatorAccount(tx, STAFF_COMPANY);
     const user = await createUser(tx, {
       accountId: account.id,
       email: input.email,
@@ -33,15 +31,4 @@ export async function createStaffUser(
     if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
     return { userId: user.id, accountId: account.id };
   });
-}
-
-/** The operator's account, created when missing (two creators at once: the unique index keeps one). */
-async function ensureOperatorAccount(tx: Db): Promise<{ id: string }> {
-  await tx
-    .insert(accounts)
-    .values({ company: STAFF_COMPANY, currency: "KZT", kind: "operator" })
-    .onConflictDoNothing();
-  const [row] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.kind, "operator"));
-  if (!row) throw new Error("the operator account could not be created");
-  return row;
 }

@@ -1,7 +1,7 @@
 import { BONUS_GRACE_DAYS, billingEventTypes } from "../billing/balance.ts";
 import type { Db } from "../db/client.ts";
 import type { AccountRow } from "../db/repositories/accounts.repository.ts";
-import { getAccount } from "../db/repositories/accounts.repository.ts";
+import { getAccount, lowBalanceThresholdOf } from "../db/repositories/accounts.repository.ts";
 import { hasTransactionOfTypes, sumBalances } from "../db/repositories/ledger.repository.ts";
 import {
   claimNotification,
@@ -13,7 +13,6 @@ import {
   findLowBalanceCandidates,
   findOwnerEmails,
   findSuspendedCandidates,
-  lowBalanceThresholdOf,
 } from "../db/repositories/notifications.repository.ts";
 import { hasEverConnectedSource } from "../db/repositories/sources.repository.ts";
 import { isAppError } from "../errors/app-error.ts";

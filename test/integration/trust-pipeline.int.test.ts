@@ -13,6 +13,7 @@ import { probeCall } from "../../services/pipeline/steps/probe.step.ts";
 import { resumeAwaitingCalls } from "../../services/pipeline/steps/resume-awaiting.step.ts";
 import { transcribeCall } from "../../services/pipeline/steps/transcribe.step.ts";
 import { blockAccount } from "../../shared/accounts/block-account.ts";
+import { systemActor } from "../../shared/audit/audit-log.ts";
 import { grantWelcomeBonus } from "../../shared/billing/balance.ts";
 import { loadConfig } from "../../shared/config/config.ts";
 import { queryRows } from "../../shared/db/client.ts";
@@ -146,8 +147,11 @@ describe("a blocked account's calls (issue 14.4)", () => {
     await probeCall(deps, job);
     expect((await findCall(t.database.db, job.accountId, job.callId))?.costStatus).toBe("reserved");
 
-    const result = await t.database.db.transaction((tx) => blockAccount(tx, job.accountId, new Date()));
-    expect(result?.releasedCalls).toBe(1);
+    const result = await blockAccount(
+      { db: t.database.db, clock: () => new Date() },
+      { accountId: job.accountId, actor: systemActor },
+    );
+    expect(result.releasedCalls).toBe(1);
     expect(await findCall(t.database.db, job.accountId, job.callId)).toMatchObject({
       status: "failed",
       errorCode: "ACCOUNT_BLOCKED",

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, ne } from "drizzle-orm";
-import type { Currency } from "../../money/money.ts";
+import { type Currency, type Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { accounts, sessions, users } from "../schema/index.ts";
 
@@ -30,6 +30,17 @@ export async function createUser(
     .values({ ...input, email: input.email.toLowerCase() })
     .onConflictDoNothing()
     .returning();
+  return row;
+}
+
+/**
+ * The operator's account (staff belong to it), created when missing: found by its mark
+ * (`kind = 'operator'`, at most one by a unique index), so two creators at once end with one.
+ */
+export async function ensureOperatorAccount(db: Db, company: string): Promise<{ id: string }> {
+  await db.insert(accounts).values({ company, currency: "KZT", kind: "operator" }).onConflictDoNothing();
+  const [row] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.kind, "operator"));
+  if (!row) throw new Error("the operator account could not be created");
   return row;
 }
 
@@ -83,11 +94,10 @@ export type AccountSettings = Partial<
     | "company"
     | "retentionDays"
     | "maskPersonalData"
-    | "lowBalanceThreshold"
     | "speechLanguage"
     | "speechProviders"
     | "analysisProviders"
-  >
+  > & { lowBalanceThreshold: Money | null }
 >;
 
 export async function updateAccountSettings(
@@ -95,6 +105,18 @@ export async function updateAccountSettings(
   accountId: string,
   patch: AccountSettings,
 ): Promise<AccountRow> {
-  const [row] = await db.update(accounts).set(patch).where(eq(accounts.id, accountId)).returning();
+  const { lowBalanceThreshold, ...rest } = patch;
+  const set =
+    lowBalanceThreshold === undefined
+      ? rest
+      : { ...rest, lowBalanceThreshold: lowBalanceThreshold?.toDbString() ?? null };
+  const [row] = await db.update(accounts).set(set).where(eq(accounts.id, accountId)).returning();
   return row!;
+}
+
+/** The account's low-balance threshold as money (null: never warn). */
+export function lowBalanceThresholdOf(
+  account: Pick<AccountRow, "lowBalanceThreshold" | "currency">,
+): Money | null {
+  return account.lowBalanceThreshold ? moneyFromDb(account.lowBalanceThreshold, account.currency) : null;
 }

@@ -10,20 +10,6 @@ import type { AccountRow } from "./accounts.repository.ts";
  * and the reads that decide who is due a notice. See shared/notifications/notifications.ts for the rules.
  */
 
-/** The account's low-balance threshold in its currency, or null when it set none. */
-export function lowBalanceThresholdOf(
-  account: Pick<AccountRow, "lowBalanceThreshold" | "currency">,
-): Money | null {
-  return account.lowBalanceThreshold === null
-    ? null
-    : moneyFromDb(account.lowBalanceThreshold, account.currency);
-}
-
-/** The column value for updateAccountSettings' `lowBalanceThreshold` (null: no threshold). */
-export function lowBalanceThresholdColumn(threshold: Money | null): string | null {
-  return threshold === null ? null : threshold.toDbString();
-}
-
 /** E-mails of the account's owners (never managers or staff), in a stable order. */
 export async function findOwnerEmails(db: Db, accountId: string): Promise<string[]> {
   const rows = await db

@@ -18,7 +18,11 @@ import {
 import type { AccountRow } from "./accounts.repository.ts";
 
 /** Closes the account (agreement ended) once; returns undefined when it was already closed. */
-export async function closeAccount(db: Db, accountId: string, now: Date): Promise<AccountRow | undefined> {
+export async function markAccountClosed(
+  db: Db,
+  accountId: string,
+  now: Date,
+): Promise<AccountRow | undefined> {
   const [row] = await db
     .update(accounts)
     .set({ status: "closed", closedAt: now })
@@ -43,7 +47,7 @@ export async function scheduleAccountDeletion(
 }
 
 /** Cancels a pending deletion; undefined when none was pending. */
-export async function cancelAccountDeletion(db: Db, accountId: string): Promise<AccountRow | undefined> {
+export async function clearAccountDeletion(db: Db, accountId: string): Promise<AccountRow | undefined> {
   const [row] = await db
     .update(accounts)
     .set({ deletionRequestedAt: null, deletionScheduledFor: null })

@@ -5,8 +5,8 @@ import { createAccount } from "./accounts.repository.ts";
 import {
   createInvitation,
   deleteStaleSignInRecords,
+  markInvitationRevoked,
   recordLoginFailure,
-  revokeInvitation,
 } from "./users.repository.ts";
 
 const day = 86_400_000;
@@ -47,7 +47,7 @@ describe.each(databaseKinds)("sign-in housekeeping on %s", (kind) => {
     await invite("expired-lately@example.kz", new Date(now.getTime() - 29 * day));
     await invite("open@example.kz", new Date(now.getTime() + day));
     const revoked = await invite("revoked@example.kz", new Date(now.getTime() + day));
-    await revokeInvitation(db, account.id, revoked.id, new Date(now.getTime() - 31 * day));
+    await markInvitationRevoked(db, account.id, revoked.id, new Date(now.getTime() - 31 * day));
 
     const before = {
       failuresBefore: new Date(now.getTime() - day),

@@ -225,7 +225,12 @@ export async function listOpenInvitations(db: Db, accountId: string, now: Date):
 }
 
 /** Revokes an open invitation of the account; false when there is none with that id. */
-export async function revokeInvitation(db: Db, accountId: string, id: string, now: Date): Promise<boolean> {
+export async function markInvitationRevoked(
+  db: Db,
+  accountId: string,
+  id: string,
+  now: Date,
+): Promise<boolean> {
   const rows = await db
     .update(invitations)
     .set({ revokedAt: now })

@@ -1,14 +1,10 @@
 import { z } from "zod";
-import {
-  blockAccount,
-  resumeWaitingCalls,
-  unblockAccount,
-} from "../../../../shared/accounts/block-account.ts";
-import { recordAudit } from "../../../../shared/audit/audit-log.ts";
-import { AppError } from "../../../../shared/errors/app-error.ts";
+import { blockAccount } from "../../../../shared/accounts/block-account.ts";
+import { auditActorOf } from "../../../../shared/accounts/caller.ts";
+import { unblockAccount } from "../../../../shared/accounts/unblock-account.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { callerOf } from "../../http/caller.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 
 const statusDto = z.object({ id: z.uuid(), status: z.enum(["active", "blocked", "closed"]) });
 
@@ -18,7 +14,7 @@ const statusDto = z.object({ id: z.uuid(), status: z.enum(["active", "blocked", 
  * of calls in flight are released; unblocking resumes the calls that waited, in arrival order.
  */
 export function adminAccountsRoutes(deps: ApiDeps): AnyRoute[] {
-  const db = deps.database.db;
+  const ops = { db: deps.database.db, queue: deps.queue, clock: deps.clock };
   const route = (action: "block" | "unblock") =>
     defineRoute({
       method: "post",
@@ -35,28 +31,11 @@ export function adminAccountsRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "No such customer account (or it is closed)" },
       },
       handler: async ({ params, log, auth, req }) => {
-        const now = deps.clock();
-        const { account, releasedCalls } = await db.transaction(async (tx) => {
-          const changed =
-            action === "block"
-              ? await blockAccount(tx, params.id, now)
-              : await unblockAccount(tx, params.id).then((account) =>
-                  account ? { account, releasedCalls: 0 } : undefined,
-                );
-          if (!changed) throw new AppError("NOT_FOUND", "Account not found (or closed).");
-          await recordAudit(tx, {
-            accountId: changed.account.id,
-            actor: { userId: auth.user.id, role: "staff", ip: clientAddress(req) },
-            action: action === "block" ? "staff.account_block" : "staff.account_unblock",
-            objectType: "account",
-            objectId: changed.account.id,
-            ...(action === "block" ? { details: { releasedCalls: changed.releasedCalls } } : {}),
-          });
-          return changed;
-        });
-        if (action === "unblock") {
-          await resumeWaitingCalls({ db, queue: deps.queue, clock: deps.clock }, account.id);
-        }
+        const input = { accountId: params.id, actor: auditActorOf(callerOf(auth, req)) };
+        const { account, releasedCalls } =
+          action === "block"
+            ? await blockAccount(ops, input)
+            : { account: await unblockAccount(ops, input), releasedCalls: 0 };
         log.info(
           { targetAccountId: account.id, action: `account.${action}`, releasedCalls },
           "staff changed an account's status",

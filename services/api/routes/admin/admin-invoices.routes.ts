@@ -7,8 +7,8 @@ import { getInvoiceForStaff } from "../../../../shared/db/repositories/invoices.
 import { currencies, Money } from "../../../../shared/money/money.ts";
 import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { clientAddress } from "../../http/caller.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 import { invoiceDto, toInvoiceDto } from "../billing/invoices.routes.ts";
 
 const paymentBody = z.object({

@@ -5,8 +5,8 @@ import { notFound } from "../../../../shared/errors/app-error.ts";
 import { apiAmount, Money } from "../../../../shared/money/money.ts";
 import { toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { clientAddress } from "../../http/caller.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 
 const refundBody = z.object({
   amount: z

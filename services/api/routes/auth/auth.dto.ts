@@ -24,6 +24,15 @@ export const toAccountDto = (a: AccountRow): z.infer<typeof accountDto> => ({
   company: a.company,
   currency: a.currency as "KZT" | "RUB" | "USD",
 });
+export const toSessionDto = (s: {
+  token: string;
+  user: UserRow;
+  account: AccountRow;
+}): z.infer<typeof sessionDto> => ({
+  token: s.token,
+  user: toUserDto(s.user),
+  account: toAccountDto(s.account),
+});
 
 const email = z
   .email()

@@ -5,9 +5,9 @@ import { requestReanalysis } from "../../../../shared/calls/request-reanalysis.t
 import { findAnalyses, findCalls } from "../../../../shared/db/repositories/calls.repository.ts";
 import { AppError } from "../../../../shared/errors/app-error.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { clientAddress } from "../../http/caller.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 import { callDetailDto, callSummaryDto, toCallDetail, toCallSummary } from "./calls.dto.ts";
 
 /** Repeated reads/listens of one call by one user within this window make one audit entry. */

@@ -17,9 +17,9 @@ import { AppError } from "../../../../shared/errors/app-error.ts";
 import { apiAmount } from "../../../../shared/money/money.ts";
 import { astanaDate, startOfAstanaDay, toAstanaIso } from "../../../../shared/time/astana-time.ts";
 import type { ApiDeps } from "../../api-deps.ts";
+import { clientAddress } from "../../http/caller.ts";
 import { fetchPage, pageOf, pageQuery } from "../../http/cursor.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 import { callSummaryDto, toCallSummary } from "../calls/calls.dto.ts";
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -1,44 +1,30 @@
 import { z } from "zod";
-import { recordAudit } from "../../../../shared/audit/audit-log.ts";
+import { acceptInvitation } from "../../../../shared/accounts/accept-invitation.ts";
+import { inviteUser } from "../../../../shared/accounts/invite-user.ts";
+import { removeUser } from "../../../../shared/accounts/remove-user.ts";
+import { revokeInvitation } from "../../../../shared/accounts/revoke-invitation.ts";
+import { updateUser } from "../../../../shared/accounts/update-user.ts";
 import {
-  createSession,
-  createUser,
-  findUserByEmail,
-  getAccount,
-} from "../../../../shared/db/repositories/accounts.repository.ts";
-import {
-  claimInvitation,
-  createInvitation,
-  deleteAccountUser,
-  findOpenInvitation,
-  getAccountUser,
   type InvitationRow,
   listAccountUsers,
   listOpenInvitations,
-  lockAndCountOwners,
-  revokeInvitation,
-  setUserRole,
 } from "../../../../shared/db/repositories/users.repository.ts";
-import { AppError } from "../../../../shared/errors/app-error.ts";
-import { passwordProblem } from "../../../../shared/security/password-policy.ts";
-import { hashPassword } from "../../../../shared/security/passwords.ts";
-import { hashToken, newToken } from "../../../../shared/security/tokens.ts";
 import type { ApiDeps } from "../../api-deps.ts";
-import { type AnyRoute, type AuthContext, defineRoute } from "../../http/route.ts";
+import { callerOf, clientAddress } from "../../http/caller.ts";
+import { type AnyRoute, defineRoute } from "../../http/route.ts";
 import {
   acceptInvitationBody,
   createdInvitationDto,
   invitationDto,
   inviteBody,
   sessionDto,
-  toAccountDto,
+  toSessionDto,
   toUserDto,
   updateUserBody,
   userDto,
   userIdParams,
   userListDto,
 } from "../auth/auth.dto.ts";
-import { clientAddress } from "../auth/auth.routes.ts";
 
 const toInvitationDto = (i: InvitationRow): z.infer<typeof invitationDto> => ({
   id: i.id,
@@ -51,11 +37,7 @@ const toInvitationDto = (i: InvitationRow): z.infer<typeof invitationDto> => ({
 /** Owner-managed users of an account: list, change role, remove, invite by e-mail. */
 export function usersRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
-  const actorOf = (auth: AuthContext, req: Parameters<typeof clientAddress>[0]) => ({
-    userId: auth.user.id,
-    role: auth.user.role,
-    ip: clientAddress(req),
-  });
+  const ops = { db, clock: deps.clock, security: deps.config.security };
 
   return [
     defineRoute({
@@ -86,27 +68,10 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "No such user in this account" },
         409: { description: "It would leave the account without an owner" },
       },
-      handler: async ({ params, body, auth, req }) => {
-        const user = await db.transaction(async (tx) => {
-          const owners = await lockAndCountOwners(tx, auth.account.id);
-          const target = await getAccountUser(tx, auth.account.id, params.id);
-          if (!target) throw new AppError("NOT_FOUND", "No such user.");
-          if (target.role === "owner" && body.role !== "owner" && owners <= 1) {
-            throw new AppError("CONFLICT", "The account must keep at least one owner.");
-          }
-          const updated = await setUserRole(tx, auth.account.id, params.id, body.role);
-          await recordAudit(tx, {
-            accountId: auth.account.id,
-            actor: actorOf(auth, req),
-            action: "user.update",
-            objectType: "user",
-            objectId: params.id,
-            details: { from: target.role, to: body.role },
-          });
-          return updated!;
-        });
-        return { status: 200, body: toUserDto(user) };
-      },
+      handler: async ({ params, body, auth, req }) => ({
+        status: 200,
+        body: toUserDto(await updateUser(ops, callerOf(auth, req), { userId: params.id, role: body.role })),
+      }),
     }),
     defineRoute({
       method: "delete",
@@ -121,24 +86,7 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
         409: { description: "It would leave the account without an owner" },
       },
       handler: async ({ params, auth, req }) => {
-        await db.transaction(async (tx) => {
-          const owners = await lockAndCountOwners(tx, auth.account.id);
-          const target = await getAccountUser(tx, auth.account.id, params.id);
-          if (!target) throw new AppError("NOT_FOUND", "No such user.");
-          if (target.role === "owner" && owners <= 1) {
-            throw new AppError("CONFLICT", "The account must keep at least one owner.");
-          }
-          // Sessions go with the user (foreign key, on delete cascade).
-          await deleteAccountUser(tx, auth.account.id, params.id);
-          await recordAudit(tx, {
-            accountId: auth.account.id,
-            actor: actorOf(auth, req),
-            action: "user.delete",
-            objectType: "user",
-            objectId: params.id,
-            details: { role: target.role },
-          });
-        });
+        await removeUser(ops, callerOf(auth, req), params.id);
         return { status: 204 };
       },
     }),
@@ -167,41 +115,11 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
         409: { description: "The e-mail already has a user" },
       },
       handler: async ({ body, auth, req, log }) => {
-        if (await findUserByEmail(db, body.email)) {
-          throw new AppError("CONFLICT", "A user with this e-mail already exists.");
-        }
-        const token = newToken("inv");
-        const now = deps.clock();
-        const invitation = await db.transaction(async (tx) => {
-          const row = await createInvitation(tx, {
-            accountId: auth.account.id,
-            email: body.email,
-            role: body.role,
-            tokenHash: hashToken(token),
-            invitedBy: auth.user.id,
-            expiresAt: new Date(now.getTime() + deps.config.security.invitationTtlHours * 3600_000),
-          });
-          await recordAudit(tx, {
-            accountId: auth.account.id,
-            actor: actorOf(auth, req),
-            action: "user.invite",
-            objectType: "invitation",
-            objectId: row.id,
-            details: { role: body.role },
-          });
-          return row;
-        });
-        // The token travels in the fragment, which browsers never send to a server (nor to its logs).
-        const acceptUrl = `${deps.config.publicUrl}/#/invite?token=${token}`;
-        try {
-          await deps.mailer.send({
-            to: [body.email],
-            subject: `Tyndau: invitation to ${auth.account.company}`,
-            text: `You are invited to ${auth.account.company} on Tyndau as ${body.role}.\n\nSet your password here (valid until ${invitation.expiresAt.toISOString()}):\n${acceptUrl}\n`,
-          });
-        } catch (error) {
-          log.warn({ err: error, invitationId: invitation.id }, "invitation e-mail not sent");
-        }
+        const { invitation, token, acceptUrl } = await inviteUser(
+          { ...ops, mailer: deps.mailer, log, publicUrl: deps.config.publicUrl },
+          callerOf(auth, req),
+          body,
+        );
         return { status: 201, body: { ...toInvitationDto(invitation), token, acceptUrl } };
       },
     }),
@@ -214,18 +132,7 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
       params: userIdParams,
       responses: { 204: { description: "Revoked" }, 404: { description: "No open invitation with this id" } },
       handler: async ({ params, auth, req }) => {
-        await db.transaction(async (tx) => {
-          if (!(await revokeInvitation(tx, auth.account.id, params.id, deps.clock()))) {
-            throw new AppError("NOT_FOUND", "No open invitation with this id.");
-          }
-          await recordAudit(tx, {
-            accountId: auth.account.id,
-            actor: actorOf(auth, req),
-            action: "user.invitation_revoke",
-            objectType: "invitation",
-            objectId: params.id,
-          });
-        });
+        await revokeInvitation(ops, callerOf(auth, req), params.id);
         return { status: 204 };
       },
     }),
@@ -241,48 +148,10 @@ export function usersRoutes(deps: ApiDeps): AnyRoute[] {
         404: { description: "Unknown, used, revoked or expired invitation" },
         409: { description: "The e-mail already has a user" },
       },
-      handler: async ({ body, req }) => {
-        const now = deps.clock();
-        // Cheap checks first (an anonymous caller must not make us hash for nothing): the invitation is
-        // open and the password acceptable for its e-mail; then the hash; then the single-use claim.
-        const open = await findOpenInvitation(db, hashToken(body.token), now);
-        if (!open) throw new AppError("NOT_FOUND", "This invitation is unknown, used, revoked or expired.");
-        const problem = passwordProblem(body.password, open.email);
-        if (problem)
-          throw new AppError("VALIDATION_FAILED", problem, {
-            details: [{ path: "body.password", message: problem }],
-          });
-        const passwordHash = await hashPassword(body.password);
-        const { user, account } = await db.transaction(async (tx) => {
-          const invitation = await claimInvitation(tx, hashToken(body.token), now);
-          if (!invitation)
-            throw new AppError("NOT_FOUND", "This invitation is unknown, used, revoked or expired.");
-          const user = await createUser(tx, {
-            accountId: invitation.accountId,
-            email: invitation.email,
-            passwordHash,
-            role: invitation.role,
-          });
-          if (!user) throw new AppError("CONFLICT", "A user with this e-mail already exists.");
-          const account = await getAccount(tx, invitation.accountId);
-          await recordAudit(tx, {
-            accountId: invitation.accountId,
-            actor: { userId: user.id, role: user.role, ip: clientAddress(req) },
-            action: "user.invitation_accept",
-            objectType: "invitation",
-            objectId: invitation.id,
-            details: { userId: user.id, role: user.role },
-          });
-          return { user, account: account! };
-        });
-        const token = newToken("tyn");
-        await createSession(db, {
-          userId: user.id,
-          tokenHash: hashToken(token),
-          expiresAt: new Date(now.getTime() + deps.config.security.sessionTtlHours * 3600_000),
-        });
-        return { status: 201, body: { token, user: toUserDto(user), account: toAccountDto(account) } };
-      },
+      handler: async ({ body, req }) => ({
+        status: 201,
+        body: toSessionDto(await acceptInvitation(ops, { ...body, ip: clientAddress(req) })),
+      }),
     }),
   ];
 }
