@@ -22,7 +22,7 @@ export const toUserDto = (u: UserRow): z.infer<typeof userDto> => ({
 export const toAccountDto = (a: AccountRow): z.infer<typeof accountDto> => ({
   id: a.id,
   company: a.company,
-  currency: a.currency as "KZT" | "RUB" | "USD",
+  currency: a.currency,
 });
 export const toSessionDto = (s: {
   token: string;
