@@ -3,7 +3,7 @@ import { computeConversationMetrics } from "../../../shared/analytics/conversati
 import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
 import { getAccount } from "../../../shared/db/repositories/accounts.repository.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
-import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
+import type { CallMetrics, CallTranscript } from "../../../shared/domain/calls.ts";
 import { assertAccountAcceptsCalls } from "../../../shared/privacy/data-lifecycle.ts";
 import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import type { PipelineDeps } from "../pipeline-deps.ts";

@@ -1,16 +1,10 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, lte, sql } from "drizzle-orm";
+import type { LedgerAccountKind, LedgerTransactionType } from "../../domain/billing.ts";
 import { type Currency, Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
-import {
-  type LedgerAccountKind,
-  type LedgerTransactionType,
-  ledgerAccounts,
-  ledgerEntries,
-  ledgerTransactions,
-  tariffs,
-} from "../schema/index.ts";
+import { ledgerAccounts, ledgerEntries, ledgerTransactions, tariffs } from "../schema/index.ts";
 
 export type LedgerTransactionRow = typeof ledgerTransactions.$inferSelect;
 

@@ -16,7 +16,7 @@
  */
 import { Decimal } from "decimal.js";
 import type { AudioTools } from "../../audio/audio-tools.ts";
-import type { ProviderKind, ProviderOutcome } from "../../db/schema/index.ts";
+import type { ProviderKind, ProviderOutcome } from "../../domain/providers.ts";
 import { AppError, type ErrorCode, isAppError } from "../../errors/app-error.ts";
 import type { Logger } from "../../logging/logger.ts";
 import { type Currency, Money } from "../../money/money.ts";
