@@ -378,20 +378,6 @@ export async function findPayments(
   return rows.map(toCardPayment);
 }
 
-/** One payment of the account, or undefined (also for another account's payment). */
-export async function getAccountPayment(
-  db: Db,
-  accountId: string,
-  paymentId: string,
-): Promise<CardPayment | undefined> {
-  if (!UUID.test(paymentId)) return undefined;
-  const [row] = await db
-    .select()
-    .from(payments)
-    .where(and(eq(payments.id, paymentId), eq(payments.accountId, accountId)));
-  return row ? toCardPayment(row) : undefined;
-}
-
 /**
  * A payment by id across accounts: only for callers that authenticate otherwise (a signed gateway
  * notification, the sandbox checkout page, staff).

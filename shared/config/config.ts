@@ -109,8 +109,6 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("loopback"),
 });
 
-export type Env = z.input<typeof envSchema>;
-
 /** Every environment variable the configuration reads (deployment files are checked against it). */
 export const configVariableNames: readonly string[] = Object.keys(envSchema.shape);
 
