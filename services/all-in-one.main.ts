@@ -1,6 +1,6 @@
-import { DEMO_EMAIL, DEMO_PASSWORD, seedDemo } from "../scripts/demo/seed-demo.ts";
 import { loadConfig } from "../shared/config/config.ts";
 import { findUserByEmail } from "../shared/db/repositories/accounts.repository.ts";
+import { DEMO_EMAIL, DEMO_PASSWORD, seedDemo } from "../shared/demo/seed-demo.ts";
 import { createLogger } from "../shared/logging/logger.ts";
 import { createAppMetrics } from "../shared/observability/metrics.ts";
 import { surviveQueueBookkeepingErrors } from "../shared/queue/job-queue.ts";

@@ -8,10 +8,10 @@ import { parseArgs } from "node:util";
 import { startApi } from "../../services/api/main.ts";
 import { startPipeline } from "../../services/pipeline/main.ts";
 import { loadConfig } from "../../shared/config/config.ts";
+import { demoTemplate } from "../../shared/demo/seed-demo.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { createAppMetrics } from "../../shared/observability/metrics.ts";
 import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
-import { demoTemplate } from "../demo/seed-demo.ts";
 import { sampleDialogues, synthesizeCall } from "../fixtures/synthesize-call.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "1" } } });

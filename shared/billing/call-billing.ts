@@ -12,17 +12,3 @@ export interface CallBilling {
   settle(tx: Db, call: CallRow, now: Date): Promise<void>;
   release(tx: Db, call: CallRow, now: Date): Promise<void>;
 }
-
-/**
- * The walking skeleton's billing: no money moves for calls yet (issue #3 brings holds and charges), so
- * every call is processed and its `cost` stays null.
- */
-export function createNoChargeBilling(): CallBilling {
-  return {
-    async reserve() {
-      return { outcome: "free" };
-    },
-    async settle() {},
-    async release() {},
-  };
-}

@@ -109,8 +109,6 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("loopback"),
 });
 
-export type Env = z.input<typeof envSchema>;
-
 /** Every environment variable the configuration reads (deployment files are checked against it). */
 export const configVariableNames: readonly string[] = Object.keys(envSchema.shape);
 
@@ -139,119 +137,6 @@ export type DatabaseConfig =
       idleInTransactionTimeoutMs: number;
     }
   | { kind: "pglite"; dir: string };
-
-export interface Config {
-  env: "development" | "test" | "production";
-  port: number;
-  host: string;
-  /** Base URL integrations and browsers use to reach this server; used in ingest URLs and signed links. */
-  publicUrl: string;
-  dataDir: string;
-  /** Where ffmpeg, ffprobe and pocketsphinx are looked up (PATH). */
-  executableSearchPath: string;
-  database: DatabaseConfig;
-  storage: StorageConfig;
-  openai: { apiKey: string | undefined; baseUrl: string | undefined; transcribeModel: string };
-  /** Analysis providers this server can run besides the offline `rules` (each present when configured). */
-  analysis: {
-    openai?: {
-      apiKey: string | undefined;
-      baseUrl: string | undefined;
-      model: string;
-      responseFormat: "json_schema" | "json_object" | "none";
-    };
-    openaiCompatible?: {
-      apiKey: string | undefined;
-      baseUrl: string;
-      model: string;
-      responseFormat: "json_schema" | "json_object" | "none";
-    };
-    gigachat?: {
-      authKey: string;
-      scope: string;
-      model: string;
-      caCertPath: string | undefined;
-      authUrl: string | undefined;
-      apiUrl: string | undefined;
-    };
-    yandexgpt?: {
-      apiKey: string;
-      folderId: string;
-      modelUri: string | undefined;
-      baseUrl: string | undefined;
-    };
-  };
-  transcriptionProvider: "pocketsphinx" | "openai";
-  /** Yandex SpeechKit (speech provider "yandex"), when YANDEX_API_KEY is set. */
-  speechkit:
-    | {
-        apiKey: string;
-        folderId: string | undefined;
-        sttUrl: string | undefined;
-        operationUrl: string | undefined;
-        model: string;
-      }
-    | undefined;
-  /** Server-wide fallback orders (accounts may set their own). */
-  providerOrder: { speech: string[]; analysis: string[] };
-  /** Our own cost of each provider, recorded per call (PROVIDER_PRICING, JSON). */
-  providerPricing: ProviderPricing;
-  paymentWebhookSecret: string;
-  /** Where new card payments go (unset: CloudPayments when configured, else the sandbox). */
-  paymentGateway: "sandbox" | "cloudpayments" | undefined;
-  cloudpayments: { publicId: string; apiSecret: string; apiBaseUrl: string | undefined } | undefined;
-  /** SMTP for notifications; unset → e-mails are written to DATA_DIR/outbox. */
-  mail: { smtpUrl: string | undefined; from: string; outboxDir: string };
-  appSecret: string;
-  demo: boolean;
-  logLevel: string;
-  pipelineConcurrency: number;
-  /** On SIGTERM: how long running jobs and requests may take before jobs are handed back and the process exits. */
-  shutdownGraceSec: number;
-  /** Worker processes (pipeline, scheduler, ingestion) serve /healthz and /readyz here when set. */
-  healthPort: number | undefined;
-  /** Apply migrations at start (under an advisory lock); false → wait until `npm run db:migrate` has. */
-  migrateOnStart: boolean;
-  /** Bounds of one pull-sources run per source, and how long a run holds a source's lease. */
-  pull: { maxPagesPerRun: number; maxItemsPerRun: number; leaseSec: number };
-  limits: {
-    maxUploadBytes: number;
-    maxCallDurationSec: number;
-    maxUploadsPerMinute: number;
-    maxConcurrentDownloads: number;
-    bodyTimeoutMs: number;
-    downloadTimeoutMs: number;
-  };
-  /** Per-attempt limit of third-party provider requests (unset: each provider's own policy, 300 s). */
-  providerTimeoutSec: number | undefined;
-  /**
-   * Job queue: `jobExpireSec` overrides each queue's own limit on how long one job may run (then it is
-   * stopped and retried); a worker renews its jobs' claims every `leaseSec`/4, and a claim that ran out
-   * (the worker died) is resumed by another; pg-boss' maintenance runs every `maintenanceSec`.
-   */
-  queue: { jobExpireSec: number | undefined; maintenanceSec: number; leaseSec: number };
-  /** True when both database and storage are the embedded defaults. */
-  embedded: boolean;
-  security: {
-    loginMaxFailuresPerEmail: number;
-    loginMaxFailuresPerAddress: number;
-    loginFailureWindowSec: number;
-    /** Registrations per client address within `registerWindowSec` before 429. */
-    registerMaxPerAddress: number;
-    registerWindowSec: number;
-    /**
-     * Bearer token /metrics asks for (METRICS_TOKEN). Unset: /metrics is served to anyone outside
-     * production and not at all (404) in production.
-     */
-    metricsToken: string | undefined;
-    sessionTtlHours: number;
-    invitationTtlHours: number;
-    /** Origins allowed to call the API from a browser (CORS); empty = no cross-origin access. */
-    corsOrigins: string[];
-    /** Express `trust proxy`: hop count, "true"/"false", or a list of addresses/subnets. */
-    trustProxy: boolean | number | string;
-  };
-}
 
 const currencyCode = z.enum(["KZT", "RUB", "USD"]);
 const decimal = z.string().regex(/^\d{1,10}(\.\d{1,6})?$/, "a decimal string");
@@ -287,13 +172,24 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/**
+ * The configuration every service is built from: the environment checked by `envSchema`, then shaped;
+ * `Config` is whatever that shaping returns. Rules that span variables throw ConfigError inside the
+ * transform: zod does not catch a throw, so it reaches loadConfig's caller unchanged.
+ */
+const configSchema = envSchema.transform(configFromEnv);
+export type Config = z.output<typeof configSchema>;
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+  const parsed = configSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function configFromEnv(e: z.output<typeof envSchema>) {
   const dataDir = path.resolve(e.DATA_DIR);
   const database: DatabaseConfig = e.DATABASE_URL
     ? {
@@ -387,8 +283,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    /** Base URL integrations and browsers use to reach this server; used in ingest URLs and signed links. */
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
     dataDir,
+    /** Where ffmpeg, ffprobe and pocketsphinx are looked up (PATH). */
     executableSearchPath: e.PATH,
     database,
     storage,
@@ -398,12 +296,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
     },
     transcriptionProvider,
+    /** Yandex SpeechKit (speech provider "yandex"), when YANDEX_API_KEY is set. */
     speechkit,
+    /** Server-wide fallback orders (accounts may set their own). */
     providerOrder: {
       speech: e.SPEECH_PROVIDERS ? list(e.SPEECH_PROVIDERS) : defaultSpeech,
       analysis: list(e.ANALYSIS_PROVIDERS),
     },
+    /** Our own cost of each provider, recorded per call (PROVIDER_PRICING, JSON). */
     providerPricing,
+    /** Analysis providers this server can run besides the offline `rules` (each present when configured). */
     analysis: {
       ...(e.OPENAI_API_KEY || e.OPENAI_ANALYSIS_BASE_URL
         ? {
@@ -449,6 +351,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         : {}),
     },
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEFAULT_PAYMENT_SECRET,
+    /** Where new card payments go (unset: CloudPayments when configured, else the sandbox). */
     paymentGateway: e.PAYMENT_GATEWAY,
     cloudpayments:
       e.CLOUDPAYMENTS_PUBLIC_ID && e.CLOUDPAYMENTS_API_SECRET
@@ -458,15 +361,25 @@ export function loadConfig(source: Record<string, string | undefined> = process.
             apiBaseUrl: e.CLOUDPAYMENTS_API_URL,
           }
         : undefined,
+    /** SMTP for notifications; unset → e-mails are written to DATA_DIR/outbox. */
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, outboxDir: path.join(dataDir, "outbox") },
     appSecret: e.APP_SECRET ?? DEFAULT_APP_SECRET,
     demo: e.TYNDAU_DEMO ?? embedded,
     logLevel: e.LOG_LEVEL,
     pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+    /** On SIGTERM: how long running jobs and requests may take before jobs are handed back and the process exits. */
     shutdownGraceSec: e.SHUTDOWN_GRACE_SEC,
+    /** Worker processes (pipeline, scheduler, ingestion) serve /healthz and /readyz here when set. */
     healthPort: e.HEALTH_PORT,
+    /** Apply migrations at start (under an advisory lock); false → wait until `npm run db:migrate` has. */
     migrateOnStart: e.MIGRATE_ON_START,
+    /** Per-attempt limit of third-party provider requests (unset: each provider's own policy, 300 s). */
     providerTimeoutSec: e.PROVIDER_TIMEOUT_SEC,
+    /**
+     * Job queue: `jobExpireSec` overrides each queue's own limit on how long one job may run (then it is
+     * stopped and retried); a worker renews its jobs' claims every `leaseSec`/4, and a claim that ran out
+     * (the worker died) is resumed by another; pg-boss' maintenance runs every `maintenanceSec`.
+     */
     queue: {
       jobExpireSec: e.JOB_EXPIRE_SEC,
       maintenanceSec: e.QUEUE_MAINTENANCE_SEC,
@@ -480,22 +393,31 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bodyTimeoutMs: e.INGEST_BODY_TIMEOUT_MS,
       downloadTimeoutMs: e.INGEST_DOWNLOAD_TIMEOUT_MS,
     },
+    /** Bounds of one pull-sources run per source, and how long a run holds a source's lease. */
     pull: {
       maxPagesPerRun: e.PULL_MAX_PAGES_PER_RUN,
       maxItemsPerRun: e.PULL_MAX_ITEMS_PER_RUN,
       leaseSec: e.PULL_LEASE_SEC,
     },
+    /** True when both database and storage are the embedded defaults. */
     embedded,
     security: {
       loginMaxFailuresPerEmail: e.LOGIN_MAX_FAILURES_PER_EMAIL,
       loginMaxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginFailureWindowSec: e.LOGIN_FAILURE_WINDOW_SEC,
+      /** Registrations per client address within `registerWindowSec` before 429. */
       registerMaxPerAddress: e.REGISTER_MAX_PER_ADDRESS,
       registerWindowSec: e.REGISTER_WINDOW_SEC,
+      /**
+       * Bearer token /metrics asks for (METRICS_TOKEN). Unset: /metrics is served to anyone outside
+       * production and not at all (404) in production.
+       */
       metricsToken: e.METRICS_TOKEN,
       sessionTtlHours: e.SESSION_TTL_HOURS,
       invitationTtlHours: e.INVITATION_TTL_HOURS,
+      /** Origins allowed to call the API from a browser (CORS); empty = no cross-origin access. */
       corsOrigins: list(e.CORS_ORIGINS).map((o) => o.replace(/\/$/, "")),
+      /** Express `trust proxy`: hop count, "true"/"false", or a list of addresses/subnets. */
       trustProxy: parseTrustProxy(e.TRUST_PROXY),
     },
   };

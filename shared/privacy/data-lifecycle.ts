@@ -12,8 +12,6 @@ import {
 import type { Logger } from "../logging/logger.ts";
 import type { ObjectStorage } from "../providers/storage/object-storage.ts";
 
-/** PRODUCT.md: recordings are kept at most 3 years after the agreement ends (the SQL says `3 years`). */
-export const retentionAfterCloseYears = 3;
 /** A deletion request waits this long (cancellable) before deletion-purge runs; well within 30 days. */
 export const deletionGraceDays = 14;
 const dayMs = 86_400_000;

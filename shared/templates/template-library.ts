@@ -1,4 +1,4 @@
-import type { TemplateQuestion } from "../db/schema/templates.schema.ts";
+import type { TemplateQuestion } from "../domain/templates.ts";
 
 /**
  * Built-in templates an owner can copy into the account (issue 5, item 3): eight topics in Russian,

@@ -15,7 +15,7 @@ declare module "vitest" {
  * (test files copy it), and drops databases that interrupted runs left behind more than two hours ago.
  * Names are per run, so runs side by side do not disturb each other.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const template = `${TEMPLATE_PREFIX}${process.pid}_${Date.now().toString(36)}`;
   await withAdmin(async (client) => {
     const { rows } = await client.query<{ datname: string }>(

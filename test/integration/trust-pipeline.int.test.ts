@@ -25,7 +25,7 @@ import {
   updateCall,
 } from "../../shared/db/repositories/calls.repository.ts";
 import { createTemplate, updateTemplate } from "../../shared/db/repositories/templates.repository.ts";
-import type { TemplateQuestion } from "../../shared/db/schema/index.ts";
+import type { TemplateQuestion } from "../../shared/domain/templates.ts";
 import { recordingKey } from "../../shared/ingest/ingest-recording.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { analyzeCallJob, transcribeCallJob } from "../../shared/queue/job-definitions.ts";

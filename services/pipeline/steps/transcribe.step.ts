@@ -2,7 +2,7 @@ import path from "node:path";
 import { computeConversationMetrics } from "../../../shared/analytics/conversation-metrics.ts";
 import { mergeDialogue } from "../../../shared/analytics/dialogue.ts";
 import { findCall, lockCall, updateCall } from "../../../shared/db/repositories/calls.repository.ts";
-import type { CallMetrics, CallTranscript } from "../../../shared/db/schema/index.ts";
+import type { CallMetrics, CallTranscript } from "../../../shared/domain/calls.ts";
 import { analyzeCallJob, type CallJobPayload } from "../../../shared/queue/job-definitions.ts";
 import { getAccountStillAcceptingCalls } from "../common/processing-account.ts";
 import { withScratchDir } from "../common/scratch-dir.ts";

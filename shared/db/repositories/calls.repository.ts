@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import type { CallStatus } from "../../domain/calls.ts";
 import type { Db } from "../client.ts";
-import { type CallStatus, callAnalyses, calls } from "../schema/index.ts";
+import { callAnalyses, calls } from "../schema/index.ts";
 
 export type CallRow = typeof calls.$inferSelect;
 export type NewCall = typeof calls.$inferInsert;

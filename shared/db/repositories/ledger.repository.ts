@@ -1,17 +1,10 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, isNull, lt, lte, sql } from "drizzle-orm";
+import type { LedgerAccountKind, LedgerTransactionType } from "../../domain/billing.ts";
 import { type Currency, Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
-import {
-  accounts,
-  type LedgerAccountKind,
-  type LedgerTransactionType,
-  ledgerAccounts,
-  ledgerEntries,
-  ledgerTransactions,
-  tariffs,
-} from "../schema/index.ts";
+import { accounts, ledgerAccounts, ledgerEntries, ledgerTransactions, tariffs } from "../schema/index.ts";
 
 export type LedgerTransactionRow = typeof ledgerTransactions.$inferSelect;
 

@@ -1,8 +1,9 @@
 import { and, eq, gte, isNotNull, lt, type SQL, sql } from "drizzle-orm";
+import type { LedgerTransactionType } from "../../domain/billing.ts";
 import { type Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
 import { queryRows } from "../client.ts";
-import { accounts, type LedgerTransactionType, notifications, users } from "../schema/index.ts";
+import { accounts, notifications, users } from "../schema/index.ts";
 import type { AccountRow } from "./accounts.repository.ts";
 
 /**

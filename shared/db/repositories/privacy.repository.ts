@@ -243,10 +243,6 @@ export async function insertDeletionReport(db: Db, row: typeof accountDeletions.
   await db.insert(accountDeletions).values(row);
 }
 
-export async function findDeletionReports(db: Db, accountId: string) {
-  return db.select().from(accountDeletions).where(eq(accountDeletions.accountId, accountId));
-}
-
 /** The account's users without secrets (export). */
 export async function findAccountUsers(db: Db, accountId: string) {
   return db

@@ -1,7 +1,8 @@
 import { and, asc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import type { ProviderKind, ProviderOutcome } from "../../domain/providers.ts";
 import { type Money, moneyFromDb } from "../../money/money.ts";
 import type { Db } from "../client.ts";
-import { type ProviderKind, type ProviderOutcome, providerUsage } from "../schema/index.ts";
+import { providerUsage } from "../schema/index.ts";
 
 type ProviderUsageRow = typeof providerUsage.$inferSelect;
 

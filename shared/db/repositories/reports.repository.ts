@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import type { CallStatus } from "../../domain/calls.ts";
 import { type Db, queryRows } from "../client.ts";
-import { type CallStatus, callAnalyses, calls } from "../schema/index.ts";
+import { callAnalyses, calls } from "../schema/index.ts";
 import type { CallRow } from "./calls.repository.ts";
 
 /**

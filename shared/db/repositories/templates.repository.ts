@@ -1,6 +1,8 @@
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import type { PricedTemplate } from "../../domain/calls.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import type { Db } from "../client.ts";
-import { type PricedTemplate, type TemplateQuestion, templates, templateVersions } from "../schema/index.ts";
+import { templates, templateVersions } from "../schema/index.ts";
 
 export type TemplateRow = typeof templates.$inferSelect;
 /** What analysing with a template needs: one version's name, provider and questions. */

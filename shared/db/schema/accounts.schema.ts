@@ -1,10 +1,13 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  accountKinds,
+  accountStatuses,
+  invitationRoles,
+  speechLanguages,
+  userRoles,
+} from "../../domain/accounts.ts";
 import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
-
-/** Languages an account can ask speech-to-text for; "auto" lets the provider detect among them. */
-export const speechLanguages = ["ru", "kk", "en", "auto"] as const;
-export type SpeechLanguage = (typeof speechLanguages)[number];
 
 export const accounts = pgTable(
   "accounts",
@@ -13,17 +16,13 @@ export const accounts = pgTable(
     company: text("company").notNull(),
     /** ISO 4217; fixed at registration (PRODUCT.md Billing). */
     currency: currencyCode("currency").notNull(),
-    status: text("status", { enum: ["active", "blocked", "closed"] })
-      .notNull()
-      .default("active"),
+    status: text("status", { enum: accountStatuses }).notNull().default("active"),
     /**
      * `operator`: the service operator's own account, which holds the staff users (PRODUCT.md "Staff are
      * marked, not named": found by this mark, never by its company name). At most one (partial unique
      * index); registration always makes `customer`.
      */
-    kind: text("kind", { enum: ["customer", "operator"] })
-      .notNull()
-      .default("customer"),
+    kind: text("kind", { enum: accountKinds }).notNull().default("customer"),
     retentionDays: integer("retention_days"),
     maskPersonalData: boolean("mask_personal_data").notNull().default(true),
     lowBalanceThreshold: money("low_balance_threshold"),
@@ -66,7 +65,7 @@ export const users = pgTable(
     /** Stored lower-cased; unique across the service (one login per e-mail). */
     email: text("email").notNull(),
     passwordHash: text("password_hash").notNull(),
-    role: text("role", { enum: ["owner", "manager", "staff"] }).notNull(),
+    role: text("role", { enum: userRoles }).notNull(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("users_email_key").on(t.email), index("users_account_idx").on(t.accountId)],
@@ -130,7 +129,7 @@ export const invitations = pgTable(
       .notNull()
       .references(() => accounts.id, { onDelete: "cascade" }),
     email: text("email").notNull(),
-    role: text("role", { enum: ["owner", "manager"] }).notNull(),
+    role: text("role", { enum: invitationRoles }).notNull(),
     tokenHash: text("token_hash").notNull(),
     invitedBy: uuid("invited_by"),
     createdAt: createdAt(),

@@ -12,43 +12,21 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { callCostStatuses } from "../../domain/billing.ts";
+import {
+  type AnalysisAnswer,
+  type CallMetrics,
+  type CallStatus,
+  type CallTranscript,
+  callAnalysisStatuses,
+  callDirections,
+  operatorChannels,
+  type PricedTemplate,
+} from "../../domain/calls.ts";
 import { accounts } from "./accounts.schema.ts";
 import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 import { sources } from "./sources.schema.ts";
 import { templates } from "./templates.schema.ts";
-
-export type CallStatus = "received" | "awaiting_funds" | "processing" | "done" | "failed";
-export type Speaker = "operator" | "client" | "unknown";
-
-export interface CallMetrics {
-  operatorTalkSec: number;
-  clientTalkSec: number;
-  talkRatio: number;
-  silenceSec: number;
-  overlapSec: number;
-  interruptions: { operator: number; client: number };
-  longestMonologueSec: number;
-  switchesPerMinute: number;
-}
-
-export interface TranscriptSegmentRow {
-  speaker: Speaker;
-  startSec: number;
-  endSec: number;
-  text: string;
-}
-
-export interface CallTranscript {
-  language: string;
-  provider: string;
-  segments: TranscriptSegmentRow[];
-}
-
-/** One template version a call's price included. */
-export interface PricedTemplate {
-  templateId: string;
-  version: number;
-}
 
 export const calls = pgTable(
   "calls",
@@ -63,14 +41,12 @@ export const calls = pgTable(
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
     startedAt: tstz("started_at"),
-    direction: text("direction", { enum: ["inbound", "outbound"] }),
+    direction: text("direction", { enum: callDirections }),
     operatorExternalId: text("operator_external_id"),
     operatorName: text("operator_name"),
     clientPhone: text("client_phone"),
     /** Which stereo channel carries the operator, copied from the source at ingest. */
-    operatorChannel: text("operator_channel", { enum: ["left", "right"] })
-      .notNull()
-      .default("left"),
+    operatorChannel: text("operator_channel", { enum: operatorChannels }).notNull().default("left"),
     recordingKey: text("recording_key"),
     recordingBytes: bigint("recording_bytes", { mode: "number" }),
     /** Seconds; a measurement, not money. */
@@ -84,7 +60,7 @@ export const calls = pgTable(
     pricePerMinute: money("price_per_minute"),
     costAmount: money("cost_amount"),
     costCurrency: currencyCode("cost_currency"),
-    costStatus: text("cost_status", { enum: ["reserved", "charged", "released"] }),
+    costStatus: text("cost_status", { enum: callCostStatuses }),
     /**
      * The template versions the cost was priced with, written with the reservation (PRODUCT.md "What is
      * priced is what is analysed"): the analyze step answers exactly these, never templates activated or
@@ -127,20 +103,6 @@ export const calls = pgTable(
   ],
 );
 
-export interface AnswerEvidence {
-  speaker: Speaker;
-  startSec: number;
-  text: string;
-}
-
-export interface AnalysisAnswer {
-  key: string;
-  question: string;
-  type: "boolean" | "score" | "choice" | "text";
-  value: boolean | number | string | null;
-  evidence: AnswerEvidence[];
-}
-
 export const callAnalyses = pgTable(
   "call_analyses",
   {
@@ -155,7 +117,7 @@ export const callAnalyses = pgTable(
     templateVersion: integer("template_version").notNull(),
     templateName: text("template_name").notNull(),
     provider: text("provider").notNull(),
-    status: text("status", { enum: ["done", "failed"] }).notNull(),
+    status: text("status", { enum: callAnalysisStatuses }).notNull(),
     answers: jsonb("answers").$type<AnalysisAnswer[]>().notNull().default([]),
     errorCode: text("error_code"),
     errorMessage: text("error_message"),

@@ -10,6 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { LedgerAccountKind, LedgerTransactionType } from "../../domain/billing.ts";
 import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 
 /**
@@ -17,21 +18,6 @@ import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
  * system ledger accounts (account_id null) are the other side of every movement. A triggers migration
  * makes entries and transactions append-only and refuses a transaction whose entries do not sum to 0.
  */
-export const ledgerAccountKinds = [
-  "main",
-  "bonus",
-  "hold_main",
-  "hold_bonus",
-  "revenue",
-  "bonus_spent",
-  "bonus_issued",
-  "bonus_expired",
-  "card_clearing",
-  "bank_clearing",
-  "refunds",
-] as const;
-export type LedgerAccountKind = (typeof ledgerAccountKinds)[number];
-
 export const ledgerAccounts = pgTable(
   "ledger_accounts",
   {
@@ -54,17 +40,6 @@ export const ledgerAccounts = pgTable(
     unique("ledger_accounts_owner_kind_key").on(t.accountId, t.kind, t.currency).nullsNotDistinct(),
   ],
 );
-
-export const ledgerTransactionTypes = [
-  "bonus_grant",
-  "top_up",
-  "hold",
-  "charge",
-  "release",
-  "bonus_void",
-  "refund",
-] as const;
-export type LedgerTransactionType = (typeof ledgerTransactionTypes)[number];
 
 export const ledgerTransactions = pgTable(
   "ledger_transactions",

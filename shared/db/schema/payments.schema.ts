@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { invoicePaymentOutcomes, invoiceStatuses, paymentStatuses } from "../../domain/billing.ts";
 import { accounts } from "./accounts.schema.ts";
 import { createdAt, currencyCode, id, money, tstz } from "./columns.ts";
 
@@ -13,9 +14,7 @@ export const payments = pgTable(
       .references(() => accounts.id, { onDelete: "cascade" }),
     /** "sandbox", "cloudpayments", … */
     gateway: text("gateway").notNull(),
-    status: text("status", { enum: ["pending", "succeeded", "failed"] })
-      .notNull()
-      .default("pending"),
+    status: text("status", { enum: paymentStatuses }).notNull().default("pending"),
     amount: money("amount").notNull(),
     currency: currencyCode("currency").notNull(),
     /** The gateway's own id of the transaction, once it told us. */
@@ -60,9 +59,7 @@ export const invoices = pgTable(
     seq: integer("seq").notNull(),
     /** Display number, e.g. "2026-000123". */
     number: text("number").notNull(),
-    status: text("status", { enum: ["issued", "paid", "expired"] })
-      .notNull()
-      .default("issued"),
+    status: text("status", { enum: invoiceStatuses }).notNull().default("issued"),
     amount: money("amount").notNull(),
     currency: currencyCode("currency").notNull(),
     payerName: text("payer_name").notNull(),
@@ -98,7 +95,7 @@ export const invoicePayments = pgTable(
       .references(() => invoices.id, { onDelete: "cascade" }),
     amount: money("amount").notNull(),
     paidAt: tstz("paid_at").notNull(),
-    outcome: text("outcome", { enum: ["credited", "refused_expired", "refused_mismatch"] }).notNull(),
+    outcome: text("outcome", { enum: invoicePaymentOutcomes }).notNull(),
     staffUserId: uuid("staff_user_id"),
     createdAt: createdAt(),
   },

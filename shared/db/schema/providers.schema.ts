@@ -1,11 +1,9 @@
 import { sql } from "drizzle-orm";
 import { check, doublePrecision, index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { providerKinds, providerOutcomes } from "../../domain/providers.ts";
 import { accounts } from "./accounts.schema.ts";
 import { calls } from "./calls.schema.ts";
 import { createdAt, currencyCode, id, money } from "./columns.ts";
-
-export type ProviderKind = "speech" | "analysis";
-export type ProviderOutcome = "ok" | "failed";
 
 /**
  * One row per provider used for one piece of work (a channel's transcription, a template's analysis):
@@ -21,7 +19,7 @@ export const providerUsage = pgTable(
       .references(() => accounts.id, { onDelete: "cascade" }),
     /** Kept when the call is deleted (retention): what we paid stays on the books. */
     callId: uuid("call_id").references(() => calls.id, { onDelete: "set null" }),
-    kind: text("kind", { enum: ["speech", "analysis"] }).notNull(),
+    kind: text("kind", { enum: providerKinds }).notNull(),
     /** The registry's provider name ("openai", "yandex", "pocketsphinx", "rules", …). */
     provider: text("provider").notNull(),
     /** Seconds of audio the provider processed (speech); a measurement, not money. */
@@ -33,7 +31,7 @@ export const providerUsage = pgTable(
     currency: currencyCode("currency").notNull(),
     /** Requests sent to this provider for this piece of work, retries included. */
     attempts: integer("attempts").notNull(),
-    outcome: text("outcome", { enum: ["ok", "failed"] }).notNull(),
+    outcome: text("outcome", { enum: providerOutcomes }).notNull(),
     /** AppError code of the failure that made us give up on this provider. */
     errorCode: text("error_code"),
     createdAt: createdAt(),

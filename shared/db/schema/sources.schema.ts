@@ -1,4 +1,6 @@
 import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { operatorChannels } from "../../domain/calls.ts";
+import { sourceKinds } from "../../domain/sources.ts";
 import { accounts } from "./accounts.schema.ts";
 import { createdAt, id, tstz } from "./columns.ts";
 
@@ -10,15 +12,13 @@ export const sources = pgTable(
       .notNull()
       .references(() => accounts.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    kind: text("kind", { enum: ["push", "http_pull", "s3_pull", "zadarma"] }).notNull(),
+    kind: text("kind", { enum: sourceKinds }).notNull(),
     /** SHA-256 of the ingest token; the token itself is shown once. */
     tokenHash: text("token_hash").notNull(),
     /** The signing secret, encrypted with the application key (HMAC verification needs the secret itself). */
     signingSecretEnc: text("signing_secret_enc").notNull(),
     requireSignature: boolean("require_signature").notNull().default(false),
-    operatorChannel: text("operator_channel", { enum: ["left", "right"] })
-      .notNull()
-      .default("left"),
+    operatorChannel: text("operator_channel", { enum: operatorChannels }).notNull().default("left"),
     config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
     enabled: boolean("enabled").notNull().default(true),
     /** Seconds to wait before processing a received call (e.g. so a CRM can update the call first). */

@@ -1,17 +1,7 @@
 import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import { accounts } from "./accounts.schema.ts";
 import { createdAt, id, tstz } from "./columns.ts";
-
-export type QuestionType = "boolean" | "score" | "choice" | "text";
-
-export interface TemplateQuestion {
-  key: string;
-  text: string;
-  type: QuestionType;
-  options?: string[];
-  scale?: { min: number; max: number };
-  keywords?: { speaker?: "operator" | "client" | "any"; any: string[] };
-}
 
 export const templates = pgTable(
   "templates",

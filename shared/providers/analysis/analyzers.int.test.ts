@@ -12,7 +12,8 @@ import {
   tokenUsage,
 } from "../../../test/harness/openai-emulator.ts";
 import { startYandexFoundationModelsEmulator } from "../../../test/harness/yandex-foundation-models-emulator.ts";
-import type { AnalysisAnswer, TemplateQuestion } from "../../db/schema/index.ts";
+import type { AnalysisAnswer } from "../../domain/calls.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { buildAnswerJsonSchema } from "./answer-schema.ts";
 import type { AnalysisInput, CallAnalyzer, DialogueLine } from "./call-analyzer.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TemplateQuestion } from "../../db/schema/index.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import {
   buildAnalysisPrompt,
   buildAnswerJsonSchema,

@@ -9,7 +9,8 @@
  *     "quote": "<words from that line>" }] } } }
  */
 import { z } from "zod";
-import type { AnalysisAnswer, AnswerEvidence, TemplateQuestion } from "../../db/schema/index.ts";
+import type { AnalysisAnswer, AnswerEvidence } from "../../domain/calls.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import type { DialogueLine } from "./call-analyzer.ts";
 
 /** A JSON Schema document, as sent to providers. */

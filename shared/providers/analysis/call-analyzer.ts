@@ -1,4 +1,5 @@
-import type { AnalysisAnswer, Speaker, TemplateQuestion } from "../../db/schema/index.ts";
+import type { AnalysisAnswer, Speaker } from "../../domain/calls.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 
 export interface DialogueLine {
   speaker: Speaker;

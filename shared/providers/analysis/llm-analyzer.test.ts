@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TemplateQuestion } from "../../db/schema/index.ts";
+import type { TemplateQuestion } from "../../domain/templates.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { AnalysisInput, DialogueLine } from "./call-analyzer.ts";
 import {

@@ -1,4 +1,4 @@
-import type { AnalysisAnswer } from "../../db/schema/index.ts";
+import type { AnalysisAnswer } from "../../domain/calls.ts";
 import type { AnalysisInput, AnalysisResult, CallAnalyzer, DialogueLine } from "./call-analyzer.ts";
 
 /**

@@ -1,6 +1,5 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CloudPaymentsEmulator,
@@ -10,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from "../../../test/harness/tes
 import { handlePaymentWebhook, startCardPayment } from "../../billing/card-payments.ts";
 import { createAccount } from "../../db/repositories/accounts.repository.ts";
 import { findLedgerViolations, sumBalances } from "../../db/repositories/ledger.repository.ts";
-import { payments } from "../../db/schema/index.ts";
+import { findPaymentById } from "../../db/repositories/payments.repository.ts";
 import { AppError, httpStatusOf, isAppError } from "../../errors/app-error.ts";
 import { createLogger } from "../../logging/logger.ts";
 import { Money } from "../../money/money.ts";
@@ -249,7 +248,7 @@ describe("card top-up through CloudPayments end to end (emulator → webhook →
       { accountId: account.id, currency: "KZT", amount: Money.of("2500.00", "KZT") },
     );
     expect(started.redirectUrl.startsWith(`${emulator.baseUrl}/d/`)).toBe(true);
-    const [row] = await db.select().from(payments).where(eq(payments.id, started.id));
+    const row = await findPaymentById(db, started.id);
     expect(row?.externalId).toBe(started.redirectUrl.split("/d/")[1]);
 
     const wrong = await emulator.deliver(

@@ -19,7 +19,7 @@
  * routed-transcriber.ts and routed-analyzer.ts (the two kinds of work), provider-usage.ts (reporting).
  */
 import type { AudioTools } from "../../audio/audio-tools.ts";
-import type { ProviderKind } from "../../db/schema/index.ts";
+import type { ProviderKind } from "../../domain/providers.ts";
 import type { Logger } from "../../logging/logger.ts";
 import type { Currency } from "../../money/money.ts";
 import type { CallAnalyzer } from "../analysis/call-analyzer.ts";

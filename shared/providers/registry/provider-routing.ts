@@ -1,4 +1,4 @@
-import type { ProviderKind } from "../../db/schema/index.ts";
+import type { ProviderKind } from "../../domain/providers.ts";
 import { AppError, type ErrorCode, isAppError } from "../../errors/app-error.ts";
 import type { Currency } from "../../money/money.ts";
 import type { RetryHooks } from "./guarded-call.ts";

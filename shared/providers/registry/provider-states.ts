@@ -1,4 +1,4 @@
-import type { ProviderKind } from "../../db/schema/index.ts";
+import type { ProviderKind } from "../../domain/providers.ts";
 import type { Logger } from "../../logging/logger.ts";
 import { mergePolicy, type ProviderPolicy, type ProviderPolicyOverride } from "./provider-policy.ts";
 import {

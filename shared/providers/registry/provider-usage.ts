@@ -1,4 +1,4 @@
-import type { ProviderKind, ProviderOutcome } from "../../db/schema/index.ts";
+import type { ProviderKind, ProviderOutcome } from "../../domain/providers.ts";
 import type { Logger } from "../../logging/logger.ts";
 import type { Money } from "../../money/money.ts";
 

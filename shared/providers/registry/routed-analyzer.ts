@@ -1,4 +1,4 @@
-import type { ProviderOutcome } from "../../db/schema/index.ts";
+import type { ProviderOutcome } from "../../domain/providers.ts";
 import { Money } from "../../money/money.ts";
 import type { AnalysisInput, AnalysisResult, CallAnalyzer } from "../analysis/call-analyzer.ts";
 import { callGuarded, type Meter } from "./guarded-call.ts";

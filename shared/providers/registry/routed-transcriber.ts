@@ -1,5 +1,5 @@
 import type { AudioTools } from "../../audio/audio-tools.ts";
-import type { ProviderOutcome } from "../../db/schema/index.ts";
+import type { ProviderOutcome } from "../../domain/providers.ts";
 import { Money } from "../../money/money.ts";
 import { createChunkedTranscriber } from "../transcription/chunked-transcriber.ts";
 import type { TranscribeInput, Transcriber, TranscriptionResult } from "../transcription/transcriber.ts";

@@ -1,7 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Logger } from "../../shared/logging/logger.ts";
-import { sampleDialogues, synthesizeCall } from "../fixtures/synthesize-call.ts";
+import type { Logger } from "../logging/logger.ts";
+import { sampleDialogues } from "./sample-dialogues.ts";
+import { synthesizeDialogue } from "./synthesize-dialogue.ts";
 
 export const DEMO_EMAIL = "demo@tyndau.kz";
 /** Embedded development only: production refuses TYNDAU_DEMO, so this password never guards real data. */
@@ -91,7 +92,7 @@ export async function seedDemo(options: { baseUrl: string; dataDir: string; logg
   for (const [i, script] of sampleDialogues.entries()) {
     const file = path.join(dir, `call-${i + 1}.wav`);
     // Wideband (16 kHz) like HD-voice PBXs: the offline en-us recognizer is a 16 kHz model.
-    await synthesizeCall(script, file, { sampleRate: 16000 });
+    await synthesizeDialogue(script, file, { sampleRate: 16000, channels: 2 });
     const form = new FormData();
     const metadata = {
       externalId: `demo-${i + 1}`,
