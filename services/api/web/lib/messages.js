@@ -1,7 +1,11 @@
+// @ts-check
 // Interface texts. `{name}` is a value, `{n|one|few|many}` picks a plural form for the number n.
-// Every key is in all three tables (messages.test.ts holds them to Russian's keys); the app shows
-// Kazakh on the welcome screens only (i18n.js `lang`), elsewhere a Kazakh preference reads Russian.
+// Every key is in all three tables (the type check and messages.test.ts hold them to Russian's keys);
+// the app shows Kazakh on the welcome screens only (i18n.js `lang`), elsewhere a Kazakh preference reads Russian.
 
+/** @typedef {keyof typeof ru} MessageKey */
+
+/** @type {Record<MessageKey, string>} */
 const en = {
   "nav.label": "Main",
   "nav.menu": "Menu",
@@ -969,7 +973,10 @@ const ru = {
     "Номера карт и телефонов, ИИН/БИН и почта заменяются перед анализом у стороннего сервиса.",
 };
 
-/** Kazakh: every text, though the app shows it on the welcome screens only (i18n.js `lang`). */
+/**
+ * Kazakh: every text, though the app shows it on the welcome screens only (i18n.js `lang`).
+ * @type {Record<MessageKey, string>}
+ */
 const kk = {
   "nav.label": "Негізгі мәзір",
   "nav.menu": "Мәзір",
