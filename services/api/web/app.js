@@ -1,17 +1,62 @@
+// @ts-check
 // Tyndau's web app: plain ES modules, hash routes (#/calls, #/calls/<id>, …), no build step.
 import { ApiError, api, session } from "./lib/api.js";
 import { h, select } from "./lib/dom.js";
 import { lang, languageChoices, preferredLang, setLang, setScope, t } from "./lib/i18n.js";
 
-const main = document.getElementById("main");
-const topbar = document.getElementById("topbar");
-const announcer = document.getElementById("announcer");
+/** @import { AnswerOf } from "./lib/api.js" */
+/** @import { MessageKey } from "./lib/messages.js" */
 
+/**
+ * The signed-in user and account (GET /api/v1/me).
+ * @typedef {AnswerOf<"/api/v1/me">} Me
+ */
+/**
+ * What every page gets: the route's captures, the query, who is signed in, and the app's services.
+ * @typedef {{
+ *   params: string[],
+ *   query: URLSearchParams,
+ *   me: Me | null,
+ *   owner: boolean,
+ *   path: string,
+ *   navigate: (path: string) => void,
+ *   announce: (text: string) => void,
+ *   onDispose: (fn: () => void) => void,
+ *   isCurrent: () => boolean,
+ *   rerender: () => void,
+ *   signedIn: (result: AnswerOf<"/api/v1/auth/login", "post">) => void,
+ * }} PageContext
+ */
+/** @typedef {(ctx: PageContext) => Promise<Node>} Page */
+/** @typedef {"calls" | "dashboard" | "templates" | "sources" | "billing" | "account" | "team" | "audit"} NavId */
+/** @typedef {{ re: RegExp, page: Page, public?: boolean, nav?: NavId }} Route */
+
+/** @param {string} id */
+function element(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`index.html has no #${id}`);
+  return el;
+}
+
+const main = element("main");
+const topbar = element("topbar");
+const announcer = element("announcer");
+
+/** @type {{ me: Me | null, afterSignIn: string | null, renderId: number, disposers: (() => void)[] }} */
 const state = { me: null, afterSignIn: null, renderId: 0, disposers: [] };
 
+/**
+ * A page loaded when first opened.
+ * @param {string} file
+ * @param {string} name the page function the module exports
+ * @returns {Page}
+ */
 const lazy = (file, name) => async (ctx) => (await import(file))[name](ctx);
 
-/** Routes: pattern on the path after "#", the page, who may open it (the API decides in the end). */
+/**
+ * Routes: pattern on the path after "#", the page, who may open it (the API decides in the end).
+ * @type {Route[]}
+ */
 const routes = [
   { re: /^\/signin$/, page: lazy("./pages/auth.js", "signInPage"), public: true },
   { re: /^\/signup$/, page: lazy("./pages/auth.js", "signUpPage"), public: true },
@@ -32,7 +77,10 @@ const routes = [
   { re: /^\/audit$/, page: lazy("./pages/team.js", "auditPage"), nav: "audit" },
 ];
 
-/** Navigation; `owner: true` items are hidden from managers (the API refuses them anyway). */
+/**
+ * Navigation; `owner: true` items are hidden from managers (the API refuses them anyway).
+ * @type {{ id: NavId, href: string, owner?: boolean }[]}
+ */
 const navItems = [
   { id: "calls", href: "#/calls" },
   { id: "dashboard", href: "#/dashboard" },
@@ -44,6 +92,7 @@ const navItems = [
   { id: "account", href: "#/account" },
 ];
 
+/** @param {Me | null} me */
 const isOwner = (me) => me?.user.role === "owner";
 
 function parseHash() {
@@ -52,11 +101,13 @@ function parseHash() {
   return { path: path || "/", query: new URLSearchParams(qs) };
 }
 
+/** @param {string} path */
 function navigate(path) {
   if (location.hash === `#${path}`) render();
   else location.hash = `#${path}`;
 }
 
+/** @param {string} text */
 function announce(text) {
   announcer.textContent = "";
   setTimeout(() => {
@@ -74,9 +125,10 @@ async function loadMe() {
   }
 }
 
+/** @param {Route | undefined} route */
 function renderTopbar(route) {
   const langSelect = select(
-    { id: "lang-select", class: "compact", onChange: (e) => changeLang(e.target.value) },
+    { id: "lang-select", class: "compact", onChange: () => changeLang(langSelect.value) },
     languageChoices(),
   );
   langSelect.value = route?.public ? preferredLang() : lang();
@@ -162,6 +214,7 @@ function renderTopbar(route) {
   );
 }
 
+/** @param {string} value */
 function changeLang(value) {
   setLang(value);
   render();
@@ -178,7 +231,10 @@ async function signOut() {
   navigate("/signin");
 }
 
-/** After sign-in or sign-up: keep the session and go where the user was heading. */
+/**
+ * After sign-in or sign-up: keep the session and go where the user was heading.
+ * @param {AnswerOf<"/api/v1/auth/login", "post">} result
+ */
 function signedIn(result) {
   session.token = result.token;
   state.me = { user: result.user, account: result.account };
@@ -194,6 +250,7 @@ session.onUnauthenticated = () => {
   navigate("/signin");
 };
 
+/** @param {unknown} error */
 function errorView(error) {
   if (error instanceof ApiError && error.status === 403) {
     return h(
@@ -268,10 +325,11 @@ async function render() {
     return;
   }
   setScope(route.public ? "auth" : "app");
-  document.getElementById("skip-link").textContent = t("nav.skip");
+  element("skip-link").textContent = t("nav.skip");
   renderTopbar(route);
   main.setAttribute("aria-busy", "true");
   const params = route.re.exec(path)?.slice(1) ?? [];
+  /** @type {PageContext} */
   const ctx = {
     params,
     query,
@@ -285,6 +343,7 @@ async function render() {
     rerender: () => render(),
     signedIn,
   };
+  /** @type {Node} */
   let view;
   try {
     view = await route.page(ctx);
@@ -294,7 +353,12 @@ async function render() {
   show(id, hash, view);
 }
 
-/** Puts a rendered page in place unless another navigation overtook it; `data-rendered` names its route. */
+/**
+ * Puts a rendered page in place unless another navigation overtook it; `data-rendered` names its route.
+ * @param {number} id
+ * @param {string} hash
+ * @param {Node} view
+ */
 function show(id, hash, view) {
   if (id !== state.renderId) return;
   main.replaceChildren(view);
@@ -308,7 +372,7 @@ function show(id, hash, view) {
   }
 }
 
-document.getElementById("skip-link").addEventListener("click", (event) => {
+element("skip-link").addEventListener("click", (event) => {
   event.preventDefault();
   main.focus();
 });

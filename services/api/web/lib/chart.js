@@ -1,3 +1,4 @@
+// @ts-check
 // Inline SVG charts of per-day series: bars for counts, a line for ratios. Each chart is a <figure>
 // with a text summary for screen readers and its numbers in a table under "Data".
 import { h, svg, uid } from "./dom.js";
@@ -7,7 +8,17 @@ const W = 480;
 const H = 220;
 const PAD = { left: 46, right: 10, top: 12, bottom: 30 };
 
-/** A round upper bound for the axis whose half is round too: 1, 2, 4 × 10^k (counts: at least 2). */
+/**
+ * A chart: its title, one point per day, how a value reads, the head of the value column under "Data".
+ * @template {number | null} V
+ * @typedef {{ title: string, points: { day: string, value: V }[], format: (value: number) => string, valueHead?: string }} ChartSpec
+ */
+
+/**
+ * A round upper bound for the axis whose half is round too: 1, 2, 4 × 10^k (counts: at least 2).
+ * @param {number} max
+ * @param {boolean} integer
+ */
 function niceMax(max, integer) {
   if (!(max > 0)) return integer ? 2 : 1;
   const exp = 10 ** Math.floor(Math.log10(max));
@@ -18,6 +29,10 @@ function niceMax(max, integer) {
   return 10 * exp;
 }
 
+/**
+ * @param {string} title
+ * @param {string} summary
+ */
 function frame(title, summary) {
   const titleId = uid("chart");
   const descId = uid("chart-desc");
@@ -36,6 +51,12 @@ function frame(title, summary) {
   return root;
 }
 
+/**
+ * @param {SVGSVGElement} root
+ * @param {string[]} days
+ * @param {number} yMax
+ * @param {(value: number) => string} formatY
+ */
 function axes(root, days, yMax, formatY) {
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
@@ -55,6 +76,11 @@ function axes(root, days, yMax, formatY) {
   return { innerW, innerH };
 }
 
+/**
+ * @param {string} caption
+ * @param {[string, string][]} rows day, value as text
+ * @param {string} valueHead
+ */
 function dataTable(caption, rows, valueHead) {
   return h(
     "details",
@@ -80,11 +106,16 @@ function dataTable(caption, rows, valueHead) {
 
 /**
  * Bars per day. `points`: [{ day: "YYYY-MM-DD", value: number }]; `format` renders a value.
+ * @param {ChartSpec<number> & { integer?: boolean }} spec
  */
 export function barChart({ title, points, format, valueHead, integer = false }) {
   const values = points.map((p) => p.value);
   const total = values.reduce((a, b) => a + b, 0);
-  const peak = points.reduce((best, p) => (p.value > (best?.value ?? -1) ? p : best), undefined);
+  const peak = points.reduce(
+    (/** @type {{ day: string, value: number } | undefined} */ best, p) =>
+      p.value > (best?.value ?? -1) ? p : best,
+    undefined,
+  );
   const summary =
     total > 0 && peak
       ? t("chart.barSummary", {
@@ -132,9 +163,14 @@ export function barChart({ title, points, format, valueHead, integer = false }) 
   );
 }
 
-/** A line of 0..1 values per day; days without a value break the line. */
+/**
+ * A line of 0..1 values per day; days without a value break the line.
+ * @param {ChartSpec<number | null>} spec
+ */
 export function ratioLineChart({ title, points, format, valueHead }) {
-  const known = points.filter((p) => p.value !== null && p.value !== undefined);
+  const known = points.flatMap((p) =>
+    p.value !== null && p.value !== undefined ? [{ ...p, value: p.value }] : [],
+  );
   const summary =
     known.length > 0
       ? t("chart.lineSummary", {
@@ -151,6 +187,7 @@ export function ratioLineChart({ title, points, format, valueHead }) {
     format,
   );
   const slot = innerW / Math.max(points.length, 1);
+  /** @type {(i: number, v: number) => [number, number]} */
   const xy = (i, v) => [PAD.left + slot * (i + 0.5), PAD.top + innerH * (1 - v)];
   let d = "";
   let pen = false;

@@ -1,9 +1,15 @@
+// @ts-check
 // The account: who is signed in, the account's settings (owners change them) and adding users.
-import { api } from "../lib/api.js";
+import { ApiError, api, errorMessage } from "../lib/api.js";
 import { checkField, errorBox, field, h, saveBlob, select } from "../lib/dom.js";
 import { formatDate, formatDateTime, formatMoney, t } from "../lib/i18n.js";
 import { passwordForm } from "./team.js";
 
+/** @import { Me, PageContext } from "../app.js" */
+/** @import { AnswerOf, Body } from "../lib/api.js" */
+/** @typedef {AnswerOf<"/api/v1/account">} Account */
+
+/** @param {Me} me */
 function profile(me) {
   return h(
     "section",
@@ -25,7 +31,11 @@ function profile(me) {
   );
 }
 
-/** GET/PATCH /api/v1/account: retention, masking, low-balance e-mails, the language calls are in. */
+/**
+ * GET/PATCH /api/v1/account: retention, masking, low-balance e-mails, the language calls are in.
+ * @param {PageContext} ctx
+ * @param {Account} account
+ */
 function settings(ctx, account) {
   const readOnly = !ctx.owner;
   const company = h("input", { name: "company", required: true, maxlength: "200", value: account.company });
@@ -51,7 +61,7 @@ function settings(ctx, account) {
   });
   const language = select(
     { name: "speechLanguage", value: account.speechLanguage },
-    ["auto", "ru", "kk", "en"].map((l) => [l, t(`acc.speech.${l}`)]),
+    /** @type {const} */ (["auto", "ru", "kk", "en"]).map((l) => [l, t(`acc.speech.${l}`)]),
   );
   const errors = errorBox();
   const saved = h("p", { class: "muted", role: "status" });
@@ -66,15 +76,19 @@ function settings(ctx, account) {
         saved.textContent = "";
         try {
           await api.patch("/api/v1/account", {
-            company: company.value.trim(),
-            retentionDays: retention.value === "" ? null : Number(retention.value),
-            maskPersonalData: masking.checked,
-            lowBalanceThreshold: threshold.value === "" ? null : Number(threshold.value).toFixed(2),
-            speechLanguage: language.value,
+            body: {
+              company: company.value.trim(),
+              retentionDays: retention.value === "" ? null : Number(retention.value),
+              maskPersonalData: masking.checked,
+              lowBalanceThreshold: threshold.value === "" ? null : Number(threshold.value).toFixed(2),
+              speechLanguage: /** @type {Body<"/api/v1/account", "patch">["speechLanguage"]} */ (
+                language.value
+              ),
+            },
           });
           saved.textContent = t("acc.saved");
         } catch (error) {
-          errors.textContent = error.message;
+          errors.textContent = errorMessage(error);
         }
       },
     },
@@ -142,14 +156,17 @@ function addUser() {
         errors.textContent = "";
         try {
           const user = await api.post("/api/v1/users", {
-            email: email.value.trim(),
-            password: password.value,
-            role: role.value,
+            body: {
+              email: email.value.trim(),
+              password: password.value,
+              role: /** @type {Body<"/api/v1/users">["role"]} */ (role.value),
+            },
           });
           done.append(h("li", {}, t("acc.added", { email: user.email, role: t(`role.${user.role}`) })));
           form.reset();
         } catch (error) {
-          errors.textContent = error.code === "CONFLICT" ? t("auth.taken") : error.message;
+          errors.textContent =
+            error instanceof ApiError && error.code === "CONFLICT" ? t("auth.taken") : errorMessage(error);
         }
       },
     },
@@ -172,21 +189,27 @@ function addUser() {
 /**
  * "Your data" (owners): export everything, block processing, close the agreement, ask for deletion
  * (cancellable). Each action that stops something asks for confirmation first.
+ * @param {PageContext} ctx
+ * @param {Account} account
+ * @returns {HTMLElement}
  */
 function yourData(ctx, account) {
   const errors = errorBox();
   const status = h("p", { class: "muted", role: "status", id: "privacy-status" });
   const section = h("section", { class: "card", "aria-labelledby": "privacy-title", id: "your-data" });
+  /** @param {() => Promise<void>} fn */
   const act = (fn) => async () => {
     errors.textContent = "";
     status.textContent = "";
     try {
       await fn();
     } catch (error) {
-      errors.textContent = error.message;
+      errors.textContent = errorMessage(error);
     }
   };
+  /** @param {Account} next */
   const rerender = (next) => section.replaceWith(yourData(ctx, next));
+  /** @type {(label: string, onClick: () => Promise<void>, cls?: string) => HTMLButtonElement} */
   const button = (label, onClick, cls = "") =>
     h("button", { type: "button", class: cls, onClick: act(onClick) }, label);
 
@@ -256,6 +279,7 @@ function yourData(ctx, account) {
   return section;
 }
 
+/** @param {PageContext} ctx */
 export async function accountPage(ctx) {
   const [me, account] = await Promise.all([
     api.get("/api/v1/me"),

@@ -1,7 +1,12 @@
+// @ts-check
 // The welcome screens: sign in and sign up (Kazakh, Russian, English).
 import { ApiError, api } from "../lib/api.js";
 import { errorBox, field, h, select } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
+
+/** @import { PageContext } from "../app.js" */
+/** @import { Body } from "../lib/api.js" */
+/** @import { MessageKey } from "../lib/messages.js" */
 
 function welcome() {
   return h(
@@ -20,6 +25,7 @@ function welcome() {
   );
 }
 
+/** @param {unknown} error */
 function authMessage(error) {
   if (error instanceof ApiError) {
     if (error.code === "UNAUTHENTICATED") return t("auth.wrong");
@@ -31,8 +37,13 @@ function authMessage(error) {
   return t("error.generic");
 }
 
+/**
+ * @param {HTMLFormElement} form
+ * @param {HTMLElement} errors
+ * @param {() => Promise<void>} action
+ */
 async function submitting(form, errors, action) {
-  const button = form.querySelector("button[type=submit]");
+  const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
   errors.textContent = "";
   button.disabled = true;
   form.setAttribute("aria-busy", "true");
@@ -46,6 +57,7 @@ async function submitting(form, errors, action) {
   }
 }
 
+/** @param {PageContext} ctx */
 export async function signInPage(ctx) {
   const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
   const password = h("input", {
@@ -66,13 +78,14 @@ export async function signInPage(ctx) {
         event.preventDefault();
         submitting(form, errors, async () => {
           ctx.signedIn(
-            await api.post("/api/v1/auth/login", { email: email.value, password: password.value }),
+            await api.post("/api/v1/auth/login", { body: { email: email.value, password: password.value } }),
           );
         });
       },
     },
     h("h1", { id: "signin-title" }, t("auth.signIn")),
-    notice ? h("p", { class: "notice", role: "status" }, t(notice)) : null,
+    // The notice is a message key the app left (app.js, when a session ends).
+    notice ? h("p", { class: "notice", role: "status" }, t(/** @type {MessageKey} */ (notice))) : null,
     field(t("auth.email"), email),
     field(t("auth.password"), password),
     errors,
@@ -88,6 +101,7 @@ export async function signInPage(ctx) {
   return h("section", { class: "auth" }, welcome(), form);
 }
 
+/** @param {PageContext} ctx */
 export async function signUpPage(ctx) {
   const company = h("input", {
     name: "company",
@@ -119,10 +133,12 @@ export async function signUpPage(ctx) {
         submitting(form, errors, async () => {
           ctx.signedIn(
             await api.post("/api/v1/auth/register", {
-              company: company.value,
-              email: email.value,
-              password: password.value,
-              currency: currency.value,
+              body: {
+                company: company.value,
+                email: email.value,
+                password: password.value,
+                currency: /** @type {Body<"/api/v1/auth/register">["currency"]} */ (currency.value),
+              },
             }),
           );
         });

@@ -1,12 +1,21 @@
+// @ts-check
 // Balance: available / main / bonus / reserved, when the bonus would be voided, card top-up through the
 // gateway's page, bank invoices with their PDFs, card payments and the ledger.
-import { api, queryString } from "../lib/api.js";
+import { ApiError, api, errorMessage } from "../lib/api.js";
 import { errorBox, field, h, saveBlob, table } from "../lib/dom.js";
 import { formatDate, formatDateTime, formatMoney, t } from "../lib/i18n.js";
 
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf } from "../lib/api.js" */
+/** @typedef {AnswerOf<"/api/v1/billing/balance">} Balance */
+/** @typedef {AnswerOf<"/api/v1/billing/ledger">["items"][number]} LedgerEntry */
+/** @typedef {AnswerOf<"/api/v1/billing/invoices">["items"][number]} Invoice */
+
 const LEDGER_PAGE = 20;
 
+/** @param {Balance} b */
 function balanceTiles(b) {
+  /** @type {(key: "available" | "main" | "bonus" | "reserved", value: string, id: string, hint: string) => HTMLDivElement} */
   const tile = (key, value, id, hint) =>
     h(
       "div",
@@ -25,6 +34,7 @@ function balanceTiles(b) {
   );
 }
 
+/** @param {Balance} b */
 function bonusNote(b) {
   if (Number(b.bonus) <= 0) return null;
   if (b.bonusVoidsAt) {
@@ -41,6 +51,7 @@ function bonusNote(b) {
   );
 }
 
+/** @param {LedgerEntry[]} items */
 function ledgerRows(items) {
   return items.map((l) => {
     const ref = l.callId
@@ -71,13 +82,14 @@ function ledgerRows(items) {
   });
 }
 
+/** @param {PageContext} ctx */
 export async function billingPage(ctx) {
   // The API refuses managers (403); the app shows that refusal as the page.
   const [balance, ledger, invoices, payments] = await Promise.all([
     api.get("/api/v1/billing/balance"),
-    api.get(`/api/v1/billing/ledger?limit=${LEDGER_PAGE}`),
-    api.get("/api/v1/billing/invoices?limit=20"),
-    api.get("/api/v1/billing/payments?limit=5").catch(() => ({ items: [] })),
+    api.get("/api/v1/billing/ledger", { query: { limit: LEDGER_PAGE } }),
+    api.get("/api/v1/billing/invoices", { query: { limit: 20 } }),
+    api.get("/api/v1/billing/payments", { query: { limit: 5 } }).catch(() => ({ items: [] })),
   ]);
   const currency = balance.currency;
 
@@ -100,16 +112,16 @@ export async function billingPage(ctx) {
       onSubmit: async (event) => {
         event.preventDefault();
         topUpErrors.textContent = "";
-        const button = topUp.querySelector("button[type=submit]");
+        const button = /** @type {HTMLButtonElement} */ (topUp.querySelector("button[type=submit]"));
         button.disabled = true;
         try {
           const payment = await api.post("/api/v1/billing/payments", {
-            amount: Number(amount.value).toFixed(2),
+            body: { amount: Number(amount.value).toFixed(2) },
           });
           // The gateway's page; it sends the payer back to #/billing.
           location.assign(payment.redirectUrl);
         } catch (error) {
-          topUpErrors.textContent = error.message;
+          topUpErrors.textContent = errorMessage(error);
           button.disabled = false;
         }
       },
@@ -145,6 +157,7 @@ export async function billingPage(ctx) {
   });
   const invoiceErrors = errorBox();
   const invoiceList = h("div");
+  /** @param {Invoice[]} items */
   const renderInvoices = (items) =>
     invoiceList.replaceChildren(
       items.length
@@ -173,10 +186,13 @@ export async function billingPage(ctx) {
                   "aria-label": t("inv.downloadLabel", { number: inv.number }),
                   onClick: async () => {
                     try {
-                      const { blob } = await api.blob(inv.pdfUrl);
+                      // The invoice's pdfUrl is this path; naming it keeps the download on the typed API.
+                      const { blob } = await api.blob("/api/v1/billing/invoices/{id}/pdf", {
+                        path: { id: inv.id },
+                      });
                       saveBlob(blob, `invoice-${inv.number}.pdf`);
                     } catch (error) {
-                      invoiceErrors.textContent = error.message;
+                      invoiceErrors.textContent = errorMessage(error);
                     }
                   },
                 },
@@ -197,17 +213,19 @@ export async function billingPage(ctx) {
         invoiceErrors.textContent = "";
         try {
           const created = await api.post("/api/v1/billing/invoices", {
-            amount: Number(invAmount.value).toFixed(2),
-            payer: { name: payer.value.trim(), bin: bin.value.trim(), address: address.value.trim() },
+            body: {
+              amount: Number(invAmount.value).toFixed(2),
+              payer: { name: payer.value.trim(), bin: bin.value.trim(), address: address.value.trim() },
+            },
           });
           invoiceForm.reset();
-          renderInvoices((await api.get("/api/v1/billing/invoices?limit=20")).items);
+          renderInvoices((await api.get("/api/v1/billing/invoices", { query: { limit: 20 } })).items);
           ctx.announce(t("inv.created", { number: created.number }));
         } catch (error) {
           invoiceErrors.textContent =
-            error.code === "VALIDATION_FAILED" && String(error.message).match(/BIN|IIN/i)
+            error instanceof ApiError && error.code === "VALIDATION_FAILED" && /BIN|IIN/i.test(error.message)
               ? t("inv.badBin")
-              : error.message;
+              : errorMessage(error);
         }
       },
     },
@@ -236,9 +254,9 @@ export async function billingPage(ctx) {
       class: "secondary",
       hidden: !nextCursor,
       onClick: async () => {
-        const page = await api.get(
-          `/api/v1/billing/ledger${queryString({ limit: LEDGER_PAGE, cursor: nextCursor })}`,
-        );
+        const page = await api.get("/api/v1/billing/ledger", {
+          query: { limit: LEDGER_PAGE, cursor: nextCursor ?? undefined },
+        });
         ledgerBody.append(...ledgerRows(page.items));
         nextCursor = page.nextCursor;
         more.hidden = !nextCursor;

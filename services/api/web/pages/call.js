@@ -1,6 +1,7 @@
+// @ts-check
 // One call's report: the recording with the dialogue in sync (click a line to play from it, the
 // line being heard is highlighted), measurements, answers with their evidence, cost and status.
-import { ApiError, api } from "../lib/api.js";
+import { ApiError, api, errorMessage } from "../lib/api.js";
 import { h } from "../lib/dom.js";
 import {
   formatClock,
@@ -14,11 +15,18 @@ import {
 } from "../lib/i18n.js";
 import { operatorLabel, statusBadge } from "./calls.js";
 
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf } from "../lib/api.js" */
+/** @import { Question, Template } from "./templates.js" */
+/** @typedef {AnswerOf<"/api/v1/calls/{id}">} Call */
+/** @typedef {Call["analysis"][number]["answers"][number]} Answer */
+
+/** @type {Set<Call["status"]>} */
 const WORKING = new Set(["received", "processing", "awaiting_funds"]);
 /** A line counts as being heard a little before and after its exact bounds (speech onsets are soft). */
 const TOLERANCE_SEC = 0.25;
 
-const KNOWN_ERRORS = new Set([
+const KNOWN_ERRORS = /** @type {const} */ ([
   "MEDIA_UNREADABLE",
   "MEDIA_TOO_LONG",
   "MEDIA_DURATION_MISMATCH",
@@ -27,9 +35,19 @@ const KNOWN_ERRORS = new Set([
   "UNAVAILABLE",
   "PAYLOAD_TOO_LARGE",
 ]);
-const errorText = (code) => t(KNOWN_ERRORS.has(code) ? `callError.${code}` : "callError.other");
+/**
+ * @param {string} code
+ * @returns {code is (typeof KNOWN_ERRORS)[number]}
+ */
+const isKnownError = (code) => /** @type {readonly string[]} */ (KNOWN_ERRORS).includes(code);
+/** @param {string} code */
+const errorText = (code) => t(isKnownError(code) ? `callError.${code}` : "callError.other");
 
-/** Owners: answer the active templates again (billed like a new analysis); the report refreshes when done. */
+/**
+ * Owners: answer the active templates again (billed like a new analysis); the report refreshes when done.
+ * @param {PageContext} ctx
+ * @param {Call} call
+ */
 function reanalyzeControl(ctx, call) {
   if (!ctx.owner || call.status !== "done") return null;
   const note = h("p", { class: "muted small", role: "status" });
@@ -43,13 +61,13 @@ function reanalyzeControl(ctx, call) {
         button.disabled = true;
         note.textContent = "";
         try {
-          const run = await api.post(`/api/v1/calls/${call.id}/reanalyze`);
+          const run = await api.post("/api/v1/calls/{id}/reanalyze", { path: { id: call.id } });
           note.textContent = t("call.reanalyzeQueued", { amount: formatMoney(run.amount, run.currency) });
           const before = JSON.stringify(call.analysis);
           const started = Date.now();
           const timer = setInterval(async () => {
             if (!ctx.isCurrent() || Date.now() - started > 180_000) return clearInterval(timer);
-            const fresh = await api.get(`/api/v1/calls/${call.id}`).catch(() => null);
+            const fresh = await api.get("/api/v1/calls/{id}", { path: { id: call.id } }).catch(() => null);
             if (fresh && JSON.stringify(fresh.analysis) !== before) {
               clearInterval(timer);
               ctx.announce(t("call.reanalyzed"));
@@ -58,7 +76,7 @@ function reanalyzeControl(ctx, call) {
           }, 3000);
           ctx.onDispose(() => clearInterval(timer));
         } catch (error) {
-          note.textContent = error.message;
+          note.textContent = errorMessage(error);
           button.disabled = false;
         }
       },
@@ -68,6 +86,7 @@ function reanalyzeControl(ctx, call) {
   return h("div", { class: "reanalyze" }, button, note);
 }
 
+/** @param {Call} call */
 function statusPanel(call) {
   return h(
     "section",
@@ -90,6 +109,7 @@ function statusPanel(call) {
   );
 }
 
+/** @param {Call} call */
 function metaList(call) {
   const rows = [
     [t("call.started"), formatDateTime(call.startedAt)],
@@ -111,6 +131,7 @@ function metaList(call) {
   );
 }
 
+/** @param {Call} call */
 function metricsPanel(call) {
   const m = call.metrics;
   const body = m
@@ -145,6 +166,10 @@ function metricsPanel(call) {
   );
 }
 
+/**
+ * @param {Answer} answer
+ * @param {Question["scale"]} scale
+ */
 function answerValue(answer, scale) {
   const v = answer.value;
   if (v === null || v === undefined) return h("span", { class: "value value-none" }, t("answer.none"));
@@ -154,15 +179,28 @@ function answerValue(answer, scale) {
     return h(
       "span",
       { class: "value" },
-      scale ? t("answer.score", { v: formatNumber(v, 1), max: scale.max }) : formatNumber(v, 1),
+      // A score question's value is a number (the answer type does not say so per type).
+      scale
+        ? t("answer.score", { v: formatNumber(/** @type {number} */ (v), 1), max: scale.max })
+        : formatNumber(/** @type {number} */ (v), 1),
     );
   }
   return h("span", { class: "value" }, String(v));
 }
 
+/**
+ * @param {Call} call
+ * @param {Template[]} templates
+ * @param {(sec: number) => void} seek
+ * @param {Node | null} actions
+ */
 function answersPanel(call, templates, seek, actions) {
+  // The template answer leaves its questions untyped (unknown[]); they are the questions it was saved with.
+  /** @type {(templateId: string | null, key: string) => Question["scale"]} */
   const scaleOf = (templateId, key) =>
-    templates.find((tpl) => tpl.id === templateId)?.questions.find((q) => q.key === key)?.scale;
+    /** @type {Question[] | undefined} */ (templates.find((tpl) => tpl.id === templateId)?.questions)?.find(
+      (q) => q.key === key,
+    )?.scale;
   const blocks = call.analysis.map((a) =>
     h(
       "section",
@@ -231,6 +269,7 @@ function answersPanel(call, templates, seek, actions) {
   );
 }
 
+/** @param {Call} call */
 function costPanel(call) {
   const c = call.cost;
   return h(
@@ -256,10 +295,11 @@ function costPanel(call) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function callPage(ctx) {
   const id = ctx.params[0];
   const [call, templates] = await Promise.all([
-    api.get(`/api/v1/calls/${id}`),
+    api.get("/api/v1/calls/{id}", { path: { id } }),
     api.get("/api/v1/templates").catch(() => ({ items: [] })),
   ]);
 
@@ -274,7 +314,10 @@ export async function callPage(ctx) {
   let linkExpiresAt = 0;
   let refreshing = false;
   const loadAudio = async () => {
-    const { url, expiresAt } = await api.get(`/api/v1/calls/${id}/audio?redirect=false`);
+    const { url, expiresAt } = await api.get("/api/v1/calls/{id}/audio", {
+      path: { id },
+      query: { redirect: "false" },
+    });
     linkExpiresAt = new Date(expiresAt).getTime();
     audio.src = url;
   };
@@ -325,24 +368,27 @@ export async function callPage(ctx) {
   dialogue.append(...segments.map((s, i) => h("li", { class: `line speaker-${s.speaker}` }, lineButtons[i])));
   const dialogueBox = h("div", { class: "dialogue-box" }, dialogue);
 
+  /** @type {Set<number>} */
   let current = new Set();
   const highlight = () => {
     const now = audio.currentTime;
+    /** @type {Set<number>} */
     const next = new Set();
     segments.forEach((s, i) => {
       if (now >= s.startSec - TOLERANCE_SEC && now < s.endSec + TOLERANCE_SEC) next.add(i);
     });
-    for (const i of current) if (!next.has(i)) lineButtons[i]?.parentElement.classList.remove("current");
+    for (const i of current) if (!next.has(i)) lineButtons[i]?.parentElement?.classList.remove("current");
     for (const i of current) if (!next.has(i)) lineButtons[i]?.removeAttribute("aria-current");
     for (const i of next) {
       if (current.has(i)) continue;
       const button = lineButtons[i];
-      button?.parentElement.classList.add("current");
+      button?.parentElement?.classList.add("current");
       button?.setAttribute("aria-current", "true");
-      if (button && !audio.paused) keepVisible(button.parentElement);
+      if (button?.parentElement && !audio.paused) keepVisible(button.parentElement);
     }
     current = next;
   };
+  /** @param {HTMLElement} li */
   const keepVisible = (li) => {
     const top = li.offsetTop - dialogueBox.offsetTop;
     if (
@@ -355,6 +401,7 @@ export async function callPage(ctx) {
   audio.addEventListener("timeupdate", highlight);
   audio.addEventListener("seeked", highlight);
 
+  /** @param {number} sec */
   const seek = (sec) => {
     if (!hasAudio) return;
     audio.currentTime = sec;
@@ -373,7 +420,7 @@ export async function callPage(ctx) {
   if (WORKING.has(call.status)) {
     const timer = setInterval(async () => {
       try {
-        const fresh = await api.get(`/api/v1/calls/${id}`);
+        const fresh = await api.get("/api/v1/calls/{id}", { path: { id } });
         if (!ctx.isCurrent()) return;
         if (fresh.status !== call.status) {
           clearInterval(timer);

@@ -1,42 +1,63 @@
+// @ts-check
 // The calls list: filters (period, operator, direction, status, an answer value, transcript search),
 // keyset pagination and the CSV export of the same filters.
 import { ApiError, api, queryString } from "../lib/api.js";
 import { errorBox, field, h, saveBlob, select } from "../lib/dom.js";
 import { astanaDay, formatClock, formatDateTime, lang, t } from "../lib/i18n.js";
 
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf, Query } from "../lib/api.js" */
+/** @import { Question, Template } from "./templates.js" */
+/** @typedef {AnswerOf<"/api/v1/reports/calls">["items"][number]} CallRow */
+/** @typedef {CallRow["status"]} CallStatus */
+
 /** The list with every filter (GET /api/v1/calls has period, status and operator only). */
 const LIST_PATH = "/api/v1/reports/calls";
 const EXPORT_PATH = "/api/v1/calls/export.csv";
 const PAGE_SIZES = [10, 25, 50, 100];
 const DEFAULT_PAGE_SIZE = 25;
+/** @type {Set<CallStatus>} */
 const WORKING = new Set(["received", "processing", "awaiting_funds"]);
-const FILTERS = ["from", "to", "operator", "direction", "status", "q", "answer"];
+const FILTERS = /** @type {const} */ (["from", "to", "operator", "direction", "status", "q", "answer"]);
 
+/** @param {CallStatus} status */
 export const statusBadge = (status) => h("span", { class: `badge status-${status}` }, t(`status.${status}`));
 
+/** @param {{ name: string | null, externalId: string | null } | null | undefined} operator */
 export const operatorLabel = (operator) => operator?.name ?? operator?.externalId ?? t("calls.noOperator");
 
-/** `<templateId>.<key>:<value>` → parts. */
+/**
+ * `<templateId>.<key>:<value>` → parts.
+ * @param {string} text
+ */
 function parseAnswer(text) {
   const m = /^([0-9a-f-]{36})\.([a-z][a-z0-9_]*):(.+)$/i.exec(text ?? "");
   return m ? { templateId: m[1], key: m[2], value: m[3] } : null;
 }
 
+/**
+ * @param {Template[]} templates
+ * @param {{ templateId: string, key: string, value: string } | null} initial
+ */
 function answerFilter(templates, initial) {
   const templateSelect = select({ name: "answer-template" }, [
     ["", t("calls.anyAnswer")],
-    ...templates.map((tpl) => [tpl.id, tpl.name]),
+    ...templates.map((tpl) => /** @type {const} */ ([tpl.id, tpl.name])),
   ]);
   const questionSelect = select({ name: "answer-question" }, []);
   const valueSlot = h("div", { class: "answer-value" });
+  /** @type {HTMLSelectElement | HTMLInputElement | null} */
   let valueControl = null;
 
-  const questionsOf = () => templates.find((tpl) => tpl.id === templateSelect.value)?.questions ?? [];
+  // The template answer leaves its questions untyped (unknown[]); they are the questions it was saved with.
+  const questionsOf = () =>
+    /** @type {Question[]} */ (templates.find((tpl) => tpl.id === templateSelect.value)?.questions ?? []);
   const fillQuestions = () => {
     const questions = questionsOf();
     questionSelect.replaceChildren(...questions.map((q) => h("option", { value: q.key }, q.text)));
     questionSelect.disabled = questions.length === 0;
   };
+  /** @param {string} [value] */
   const fillValue = (value) => {
     const q = questionsOf().find((x) => x.key === questionSelect.value);
     if (!q) {
@@ -100,6 +121,10 @@ function answerFilter(templates, initial) {
   return { node, value };
 }
 
+/**
+ * @param {CallRow[]} items
+ * @param {boolean} owner
+ */
 function callsTable(items, owner) {
   if (items.length === 0) return null;
   const head = [
@@ -151,6 +176,10 @@ function callsTable(items, owner) {
   );
 }
 
+/**
+ * @param {boolean | string} filtered
+ * @param {boolean} owner
+ */
 function emptyState(filtered, owner) {
   if (filtered) return h("p", { class: "empty" }, t("calls.noMatches"));
   return h(
@@ -167,21 +196,26 @@ function emptyState(filtered, owner) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function callsPage(ctx) {
   const q = ctx.query;
-  const filters = Object.fromEntries(FILTERS.map((k) => [k, q.get(k) ?? ""]));
+  const filters = /** @type {Record<(typeof FILTERS)[number], string>} */ (
+    Object.fromEntries(FILTERS.map((k) => [k, q.get(k) ?? ""]))
+  );
   const cursor = q.get("cursor") ?? "";
   const back = (q.get("back") ?? "").split(",").filter(Boolean);
   const sizeParam = Number(q.get("size"));
   const size = PAGE_SIZES.includes(sizeParam) ? sizeParam : DEFAULT_PAGE_SIZE;
   /** Filters plus the page size: what every link of this list keeps. */
   const keep = { ...filters, size: size === DEFAULT_PAGE_SIZE ? "" : size };
+  // The filters from the page's URL go to the server as they are: it validates them (a bad one → 400).
+  const listQuery = /** @type {Query<typeof LIST_PATH>} */ ({ ...filters, cursor, limit: size });
 
   const [page, templates, operators] = await Promise.all([
-    api.get(`${LIST_PATH}${queryString({ ...filters, cursor, limit: size })}`),
+    api.get(LIST_PATH, { query: listQuery }),
     api.get("/api/v1/templates").catch(() => ({ items: [] })),
     api
-      .get(`/api/v1/reports/operators${queryString({ from: astanaDay(-365), to: astanaDay(0) })}`)
+      .get("/api/v1/reports/operators", { query: { from: astanaDay(-365), to: astanaDay(0) } })
       .catch(() => ({ items: [] })),
   ]);
 
@@ -207,7 +241,9 @@ export async function callsPage(ctx) {
   ]);
   const status = select({ name: "status", value: filters.status }, [
     ["", t("filter.any")],
-    ...["done", "processing", "received", "awaiting_funds", "failed"].map((s) => [s, t(`status.${s}`)]),
+    .../** @type {const} */ (["done", "processing", "received", "awaiting_funds", "failed"]).map(
+      (s) => /** @type {const} */ ([s, t(`status.${s}`)]),
+    ),
   ]);
   const search = h("input", { type: "search", name: "q", value: filters.q, maxlength: "200" });
   const answer = answerFilter(
@@ -279,9 +315,9 @@ export async function callsPage(ctx) {
         exportStatus.textContent = t("calls.exporting");
         try {
           const delimiter = lang() === "ru" ? "semicolon" : "comma";
-          const { blob, fileName } = await api.blob(
-            `${EXPORT_PATH}${queryString({ ...filters, delimiter })}`,
-          );
+          const { blob, fileName } = await api.blob(EXPORT_PATH, {
+            query: /** @type {Query<typeof EXPORT_PATH>} */ ({ ...filters, delimiter }),
+          });
           saveBlob(blob, fileName ?? "tyndau-calls.csv");
           exportStatus.textContent = t("calls.exported");
         } catch (error) {
@@ -297,6 +333,7 @@ export async function callsPage(ctx) {
   // ---- list + pagination ----
   const filtered = FILTERS.some((k) => filters[k]);
   const listSlot = h("div", { class: "list", "aria-live": "polite" });
+  /** @param {CallRow[]} items */
   const renderList = (items) =>
     listSlot.replaceChildren(callsTable(items, ctx.owner) ?? emptyState(filtered || cursor, ctx.owner));
   renderList(page.items);
@@ -334,7 +371,10 @@ export async function callsPage(ctx) {
           name: "size",
           class: "compact",
           value: String(size),
-          onChange: (event) => ctx.navigate(`/calls${queryString({ ...filters, size: event.target.value })}`),
+          onChange: (event) =>
+            ctx.navigate(
+              `/calls${queryString({ ...filters, size: /** @type {HTMLSelectElement} */ (event.currentTarget).value })}`,
+            ),
         },
         PAGE_SIZES.map((n) => [String(n), String(n)]),
       ),
@@ -346,7 +386,7 @@ export async function callsPage(ctx) {
     const timer = setInterval(async () => {
       if (!ctx.isCurrent()) return;
       try {
-        const fresh = await api.get(`${LIST_PATH}${queryString({ ...filters, cursor, limit: size })}`);
+        const fresh = await api.get(LIST_PATH, { query: listQuery });
         if (!ctx.isCurrent()) return;
         renderList(fresh.items);
         if (!fresh.items.some((c) => WORKING.has(c.status))) clearInterval(timer);

@@ -1,11 +1,22 @@
+// @ts-check
 // The operators dashboard: KPIs per operator for a period, and per-day trends as charts.
 import { api, queryString } from "../lib/api.js";
 import { barChart, ratioLineChart } from "../lib/chart.js";
 import { errorBox, field, h, select } from "../lib/dom.js";
 import { astanaDay, formatDay, formatNumber, formatPercent, t } from "../lib/i18n.js";
 
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf } from "../lib/api.js" */
+/** @typedef {AnswerOf<"/api/v1/reports/operators">["items"][number]} OperatorKpi */
+/** @typedef {AnswerOf<"/api/v1/reports/trends">["items"][number]} TrendDay */
+/** @typedef {{ from: string, to: string }} Period */
+
 const DEFAULT_DAYS = 30;
 
+/**
+ * @param {OperatorKpi[]} items
+ * @param {Period} period
+ */
 function kpiTable(items, period) {
   if (items.length === 0) return h("p", { class: "empty" }, t("dash.noCalls"));
   const head = [
@@ -35,6 +46,7 @@ function kpiTable(items, period) {
       {},
       items.map((o) => {
         const label = o.name ?? o.externalId ?? t("calls.noOperator");
+        /** @type {(i: number, text: string) => HTMLTableCellElement} */
         const cell = (i, text) => h("td", { "data-label": head[i], class: "num" }, text);
         return h(
           "tr",
@@ -65,6 +77,10 @@ function kpiTable(items, period) {
   );
 }
 
+/**
+ * @param {OperatorKpi[]} items
+ * @param {TrendDay[]} trends
+ */
 function summary(items, trends) {
   const calls = trends.reduce((a, d) => a + d.calls, 0);
   const minutes = trends.reduce((a, d) => a + d.minutes, 0);
@@ -72,6 +88,7 @@ function summary(items, trends) {
   const score = answers
     ? items.reduce((a, o) => a + (o.averageScore ?? 0) * o.scoreAnswers, 0) / answers
     : null;
+  /** @type {(label: string, value: string, id: string) => HTMLDivElement} */
   const tile = (label, value, id) => h("div", { class: "tile" }, h("dt", {}, label), h("dd", { id }, value));
   return h(
     "dl",
@@ -83,6 +100,7 @@ function summary(items, trends) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function dashboardPage(ctx) {
   const q = ctx.query;
   const period = {
@@ -91,18 +109,22 @@ export async function dashboardPage(ctx) {
   };
   const operator = q.get("operator") ?? "";
   const [ops, trends] = await Promise.all([
-    api.get(`/api/v1/reports/operators${queryString(period)}`),
-    api.get(`/api/v1/reports/trends${queryString({ ...period, operator })}`),
+    api.get("/api/v1/reports/operators", { query: period }),
+    api.get("/api/v1/reports/trends", { query: { ...period, operator } }),
   ]);
 
   const from = h("input", { type: "date", name: "from", value: period.from, required: true });
   const to = h("input", { type: "date", name: "to", value: period.to, required: true });
   const operatorSelect = select({ name: "operator", value: operator }, [
     ["", t("dash.allOperators")],
-    ...ops.items.filter((o) => o.operator).map((o) => [o.operator, o.name ?? o.externalId]),
+    ...ops.items.flatMap((o) =>
+      o.operator ? [/** @type {[string, string]} */ ([o.operator, o.name ?? o.externalId ?? ""])] : [],
+    ),
   ]);
   const errors = errorBox();
+  /** @param {Period & { operator: string }} p */
   const go = (p) => ctx.navigate(`/dashboard${queryString(p)}`);
+  /** @param {number} days */
   const quick = (days) =>
     h(
       "button",

@@ -1,12 +1,22 @@
+// @ts-check
 // Data sources: connect a push source (its token, ingest URL and signing secret are shown once, with a
 // ready curl command) and the list of sources.
-import { api } from "../lib/api.js";
+import { api, errorMessage } from "../lib/api.js";
 import { checkField, copyText, errorBox, field, h, select, table } from "../lib/dom.js";
 import { formatDateTime, t } from "../lib/i18n.js";
 
-/** A shell-safe single-quoted string. */
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf, Body } from "../lib/api.js" */
+/** @typedef {AnswerOf<"/api/v1/sources">["items"][number]} Source */
+/** @typedef {AnswerOf<"/api/v1/sources", "post">} CreatedSource */
+
+/**
+ * A shell-safe single-quoted string.
+ * @param {string} s
+ */
 const shellQuote = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
+/** @param {{ ingestUrl: string }} source */
 export function curlExample(source) {
   const metadata = {
     externalId: "call-0001",
@@ -22,6 +32,11 @@ export function curlExample(source) {
   ].join("\n");
 }
 
+/**
+ * @param {string} label
+ * @param {string} value
+ * @param {string} id
+ */
 function secretRow(label, value, id) {
   const status = h("span", { class: "muted small", role: "status" });
   return h(
@@ -49,6 +64,7 @@ function secretRow(label, value, id) {
   );
 }
 
+/** @param {CreatedSource} source */
 function createdPanel(source) {
   const curl = curlExample(source);
   return h(
@@ -74,6 +90,7 @@ function createdPanel(source) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function sourcesPage(ctx) {
   const list = await api.get("/api/v1/sources");
   const name = h("input", { name: "name", required: true, maxlength: "200" });
@@ -93,21 +110,23 @@ export async function sourcesPage(ctx) {
       onSubmit: async (event) => {
         event.preventDefault();
         errors.textContent = "";
-        const button = form.querySelector("button[type=submit]");
+        const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
         button.disabled = true;
         try {
           const created = await api.post("/api/v1/sources", {
-            name: name.value.trim(),
-            kind: "push",
-            operatorChannel: channel.value,
-            requireSignature: signature.checked,
+            body: {
+              name: name.value.trim(),
+              kind: "push",
+              operatorChannel: /** @type {Body<"/api/v1/sources">["operatorChannel"]} */ (channel.value),
+              requireSignature: signature.checked,
+            },
           });
           form.reset();
           createdSlot.replaceChildren(createdPanel(created));
           listSlot.replaceChildren(sourcesTable((await api.get("/api/v1/sources")).items));
-          createdSlot.querySelector("#created-source")?.focus();
+          /** @type {HTMLElement | null} */ (createdSlot.querySelector("#created-source"))?.focus();
         } catch (error) {
-          errors.textContent = error.message;
+          errors.textContent = errorMessage(error);
         } finally {
           button.disabled = false;
         }
@@ -126,6 +145,7 @@ export async function sourcesPage(ctx) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("src.create"))),
   );
 
+  /** @param {Source[]} items */
   const sourcesTable = (items) =>
     items.length
       ? table({
@@ -158,11 +178,11 @@ export async function sourcesPage(ctx) {
                     onClick: async () => {
                       if (!confirm(t("src.confirmDelete", { name: s.name }))) return;
                       try {
-                        await api.delete(`/api/v1/sources/${s.id}`);
+                        await api.delete("/api/v1/sources/{id}", { path: { id: s.id } });
                         listSlot.replaceChildren(sourcesTable((await api.get("/api/v1/sources")).items));
                         ctx.announce(t("src.deleted", { name: s.name }));
                       } catch (error) {
-                        errors.textContent = error.message;
+                        errors.textContent = errorMessage(error);
                       }
                     },
                   },

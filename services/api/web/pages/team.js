@@ -1,14 +1,22 @@
+// @ts-check
 // The team (owners): users, roles, invitations; the audit log (owners); accepting an invitation
 // (public); changing one's own password.
 import { ApiError, api } from "../lib/api.js";
 import { errorBox, field, h, select, table } from "../lib/dom.js";
 import { formatDateTime, t } from "../lib/i18n.js";
 
+/** @import { PageContext } from "../app.js" */
+/** @import { Body, Query } from "../lib/api.js" */
+/** @import { MessageKey } from "../lib/messages.js" */
+/** @typedef {Body<"/api/v1/users">["role"]} AssignableRole */
+
+/** @returns {[AssignableRole, string][]} */
 const roleChoices = () => [
   ["manager", t("role.manager")],
   ["owner", t("role.owner")],
 ];
 
+/** @param {unknown} error */
 function problem(error) {
   if (error instanceof ApiError) {
     if (error.code === "CONFLICT") return t("team.conflict");
@@ -19,10 +27,15 @@ function problem(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** @param {PageContext} ctx */
 export async function teamPage(ctx) {
   const [users, invitations] = await Promise.all([api.get("/api/v1/users"), api.get("/api/v1/invitations")]);
   const errors = errorBox();
   const status = h("p", { class: "muted", role: "status", id: "team-status" });
+  /**
+   * @param {() => Promise<unknown>} fn
+   * @param {string} message
+   */
   const act = async (fn, message) => {
     errors.textContent = "";
     try {
@@ -45,7 +58,11 @@ export async function teamPage(ctx) {
     role.value = u.role;
     role.addEventListener("change", () =>
       act(
-        () => api.patch(`/api/v1/users/${u.id}`, { role: role.value }),
+        () =>
+          api.patch("/api/v1/users/{id}", {
+            path: { id: u.id },
+            body: { role: /** @type {AssignableRole} */ (role.value) },
+          }),
         t("team.roleChanged", { email: u.email }),
       ),
     );
@@ -57,12 +74,15 @@ export async function teamPage(ctx) {
         "data-remove": u.email,
         onClick: () => {
           if (confirm(t("team.confirmRemove", { email: u.email })))
-            act(() => api.delete(`/api/v1/users/${u.id}`), t("team.removed", { email: u.email }));
+            act(
+              () => api.delete("/api/v1/users/{id}", { path: { id: u.id } }),
+              t("team.removed", { email: u.email }),
+            );
         },
       },
       t("team.remove"),
     );
-    return [u.email + (u.id === ctx.me.user.id ? ` (${t("team.you")})` : ""), role, remove];
+    return [u.email + (u.id === ctx.me?.user.id ? ` (${t("team.you")})` : ""), role, remove];
   });
 
   const inviteRows = invitations.items.map((i) => [
@@ -75,7 +95,10 @@ export async function teamPage(ctx) {
         type: "button",
         "data-revoke": i.email,
         onClick: () =>
-          act(() => api.delete(`/api/v1/invitations/${i.id}`), t("team.revoked", { email: i.email })),
+          act(
+            () => api.delete("/api/v1/invitations/{id}", { path: { id: i.id } }),
+            t("team.revoked", { email: i.email }),
+          ),
       },
       t("team.revoke"),
     ),
@@ -95,8 +118,7 @@ export async function teamPage(ctx) {
         inviteErrors.textContent = "";
         try {
           const created = await api.post("/api/v1/invitations", {
-            email: email.value.trim(),
-            role: role.value,
+            body: { email: email.value.trim(), role: /** @type {AssignableRole} */ (role.value) },
           });
           sessionStorage.setItem("tyndau.teamStatus", t("team.invited", { email: created.email }));
           ctx.rerender();
@@ -152,13 +174,13 @@ export async function teamPage(ctx) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function auditPage(ctx) {
   const action = ctx.query.get("action") ?? "";
   const cursor = ctx.query.get("cursor") ?? "";
-  const qs = new URLSearchParams({ limit: "50" });
-  if (action) qs.set("action", action);
-  if (cursor) qs.set("cursor", cursor);
-  const page = await api.get(`/api/v1/account/audit?${qs}`);
+  // The action typed into the filter goes to the server as it is: it validates it (an unknown one → 400).
+  const query = /** @type {Query<"/api/v1/account/audit">} */ ({ limit: 50, action, cursor });
+  const page = await api.get("/api/v1/account/audit", { query });
   const filter = h("input", { name: "action", value: action, placeholder: "call.read" });
   const form = h(
     "form",
@@ -186,7 +208,8 @@ export async function auditPage(ctx) {
           rows: page.items.map((e) => [
             formatDateTime(e.at),
             e.action,
-            `${t(`role.${e.actorRole}`)}${e.actorUserId ? ` ${e.actorUserId.slice(0, 8)}` : ""}`,
+            // actorRole is a role or "system" (role.system), typed as plain text by the API.
+            `${t(/** @type {MessageKey} */ (`role.${e.actorRole}`))}${e.actorUserId ? ` ${e.actorUserId.slice(0, 8)}` : ""}`,
             `${e.objectType}${e.objectId ? ` ${e.objectId.slice(0, 8)}` : ""}`,
           ]),
           className: "audit",
@@ -208,6 +231,7 @@ export async function auditPage(ctx) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function invitePage(ctx) {
   const token = ctx.query.get("token") ?? "";
   const password = h("input", {
@@ -227,7 +251,9 @@ export async function invitePage(ctx) {
         event.preventDefault();
         errors.textContent = "";
         try {
-          ctx.signedIn(await api.post("/api/v1/invitations/accept", { token, password: password.value }));
+          ctx.signedIn(
+            await api.post("/api/v1/invitations/accept", { body: { token, password: password.value } }),
+          );
         } catch (error) {
           errors.textContent = problem(error);
         }
@@ -269,7 +295,9 @@ export function passwordForm() {
         errors.textContent = "";
         done.textContent = "";
         try {
-          await api.post("/api/v1/me/password", { currentPassword: current.value, newPassword: next.value });
+          await api.post("/api/v1/me/password", {
+            body: { currentPassword: current.value, newPassword: next.value },
+          });
           form.reset();
           done.textContent = t("password.changed");
         } catch (error) {

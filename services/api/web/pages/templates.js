@@ -1,17 +1,26 @@
+// @ts-check
 // Templates (pre-prompts): the list, and an editor of questions with the price per minute shown live.
-import { ApiError, api } from "../lib/api.js";
+import { ApiError, api, errorMessage } from "../lib/api.js";
 import { checkField, errorBox, field, h, select, table } from "../lib/dom.js";
 import { formatDateTime, formatMoney, preferredLang, t, tOr } from "../lib/i18n.js";
 
-const QUESTION_TYPES = ["boolean", "score", "choice", "text"];
+/** @import { PageContext } from "../app.js" */
+/** @import { AnswerOf, Body } from "../lib/api.js" */
+/** @typedef {AnswerOf<"/api/v1/templates">["items"][number]} Template */
+/** @typedef {Body<"/api/v1/templates">["questions"][number]} Question */
+/** @typedef {AnswerOf<"/api/v1/billing/tariff">} Tariff */
+
+const QUESTION_TYPES = /** @type {const} */ (["boolean", "score", "choice", "text"]);
 
 // ---- exact decimal arithmetic on the API's money strings (micro-units as BigInt) ----
 const SCALE = 1_000_000n;
+/** @param {string} text */
 function toMicro(text) {
   const [int = "0", frac = ""] = String(text).replace("-", "").split(".");
   const value = BigInt(int) * SCALE + BigInt(`${frac}000000`.slice(0, 6));
   return String(text).startsWith("-") ? -value : value;
 }
+/** @param {bigint} value */
 function fromMicro(value) {
   const sign = value < 0n ? "-" : "";
   const abs = value < 0n ? -value : value;
@@ -20,14 +29,25 @@ function fromMicro(value) {
     .replace(/0{1,4}$/, "");
   return `${sign}${abs / SCALE}.${frac.padEnd(2, "0")}`;
 }
-/** A template's own price per minute: base + questions × per-question. */
+/**
+ * A template's own price per minute: base + questions × per-question.
+ * @param {Tariff} tariff
+ * @param {number} questionCount
+ */
 const ownPrice = (tariff, questionCount) =>
   toMicro(tariff.templateBasePerMinute) + toMicro(tariff.perQuestionPerMinute) * BigInt(questionCount);
 
-/** Providers this server accepts, from its own OpenAPI document (the schema that validates templates). */
+/**
+ * Providers this server accepts, from its own OpenAPI document (the schema that validates templates).
+ * @returns {Promise<string[]>}
+ */
 async function availableProviders() {
   try {
-    const doc = await api.get("/api/v1/openapi.json");
+    // The document's own shape is not in the generated types (it is the source of them): the part read here.
+    const doc =
+      /** @type {{ paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { enum?: unknown }> } }> } } }> }} */ (
+        await api.get("/api/v1/openapi.json")
+      );
     const schema = doc.paths["/api/v1/templates"].post.requestBody.content["application/json"].schema;
     const values = schema.properties.provider.enum;
     if (Array.isArray(values) && values.length) return values;
@@ -37,7 +57,11 @@ async function availableProviders() {
   return ["rules"];
 }
 
-/** Ready-made templates in the interface's language (Kazakh when preferred); owners copy one to edit it. */
+/**
+ * Ready-made templates in the interface's language (Kazakh when preferred); owners copy one to edit it.
+ * @param {PageContext} ctx
+ * @param {{ items: AnswerOf<"/api/v1/templates/library">["items"] }} library
+ */
 function libraryPanel(ctx, library) {
   if (!library.items.length) return null;
   const errors = errorBox();
@@ -64,17 +88,19 @@ function libraryPanel(ctx, library) {
               class: "secondary small",
               "aria-label": t("tpl.libraryCopyLabel", { name: item.name }),
               onClick: async (event) => {
-                event.currentTarget.disabled = true;
+                // Kept before the await: an event's currentTarget is null once its dispatch is over.
+                const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+                button.disabled = true;
                 errors.textContent = "";
                 try {
-                  const copy = await api.post(
-                    `/api/v1/templates/library/${encodeURIComponent(item.id)}/copy`,
-                    {},
-                  );
+                  const copy = await api.post("/api/v1/templates/library/{id}/copy", {
+                    path: { id: item.id },
+                    body: {},
+                  });
                   ctx.navigate(`/templates/${copy.id}`);
                 } catch (error) {
-                  errors.textContent = error.message;
-                  event.currentTarget.disabled = false;
+                  errors.textContent = errorMessage(error);
+                  button.disabled = false;
                 }
               },
             },
@@ -93,11 +119,14 @@ function libraryPanel(ctx, library) {
   );
 }
 
+/** @param {PageContext} ctx */
 export async function templatesPage(ctx) {
   const [list, tariff, library] = await Promise.all([
     api.get("/api/v1/templates"),
     api.get("/api/v1/billing/tariff"),
-    api.get(`/api/v1/templates/library?language=${preferredLang()}`).catch(() => ({ items: [] })),
+    api
+      .get("/api/v1/templates/library", { query: { language: preferredLang() } })
+      .catch(() => ({ items: [] })),
   ]);
   const rows = list.items.map((tpl) => [
     h("a", { href: `#/templates/${tpl.id}` }, tpl.name),
@@ -146,6 +175,14 @@ export async function templatesPage(ctx) {
   );
 }
 
+/**
+ * @param {Partial<Question>} question
+ * @param {number} index
+ * @param {() => void} onChange
+ * @param {() => void} onRemove
+ * @param {boolean} readOnly
+ * @returns {{ node: HTMLFieldSetElement, value: () => Question }}
+ */
 function questionEditor(question, index, onChange, onRemove, readOnly) {
   const text = h("textarea", {
     rows: 2,
@@ -170,7 +207,7 @@ function questionEditor(question, index, onChange, onRemove, readOnly) {
   const max = h("input", { type: "number", name: "max", step: "1", value: String(question.scale?.max ?? 5) });
   const speaker = select(
     { name: "speaker", value: question.keywords?.speaker ?? "operator" },
-    ["operator", "client", "any"].map((v) => [v, t(`kwspeaker.${v}`)]),
+    /** @type {const} */ (["operator", "client", "any"]).map((v) => [v, t(`kwspeaker.${v}`)]),
   );
   const phrases = h("textarea", {
     rows: 3,
@@ -224,37 +261,51 @@ function questionEditor(question, index, onChange, onRemove, readOnly) {
           t("q.remove"),
         ),
   );
+  /** @param {HTMLTextAreaElement} el */
   const lines = (el) =>
     el.value
       .split("\n")
       .map((s) => s.trim())
       .filter(Boolean);
   const value = () => {
-    const q = { key: key.value.trim(), text: text.value.trim(), type: type.value };
+    /** @type {Question} */
+    const q = {
+      key: key.value.trim(),
+      text: text.value.trim(),
+      type: /** @type {Question["type"]} */ (type.value),
+    };
     if (q.type === "choice") q.options = lines(options);
     if (q.type === "score") q.scale = { min: Number(min.value), max: Number(max.value) };
     if (q.type === "boolean" && lines(phrases).length)
-      q.keywords = { speaker: speaker.value, any: lines(phrases) };
+      q.keywords = {
+        speaker: /** @type {NonNullable<Question["keywords"]>["speaker"]} */ (speaker.value),
+        any: lines(phrases),
+      };
     return q;
   };
   return { node, value };
 }
 
+/** @param {PageContext} ctx */
 export async function templateEditorPage(ctx) {
   const id = ctx.params[0];
   const isNew = id === "new";
   const [tariff, template, providers] = await Promise.all([
     api.get("/api/v1/billing/tariff"),
-    isNew ? Promise.resolve(null) : api.get(`/api/v1/templates/${id}`),
+    isNew ? Promise.resolve(null) : api.get("/api/v1/templates/{id}", { path: { id } }),
     availableProviders(),
   ]);
   const readOnly = !ctx.owner;
-  const draft = template ?? {
-    name: "",
-    provider: providers[0],
-    active: true,
-    questions: [{ key: "q1", text: "", type: "boolean", keywords: { speaker: "operator", any: [] } }],
-  };
+  // The template answer leaves its questions untyped (unknown[]); they are the questions it was saved with.
+  /** @type {{ name: string, provider: string, active: boolean, questions: Question[] }} */
+  const draft = template
+    ? { ...template, questions: /** @type {Question[]} */ (template.questions) }
+    : {
+        name: "",
+        provider: providers[0],
+        active: true,
+        questions: [{ key: "q1", text: "", type: "boolean", keywords: { speaker: "operator", any: [] } }],
+      };
 
   const name = h("input", { name: "name", required: true, maxlength: "200", value: draft.name });
   const provider = select(
@@ -266,7 +317,9 @@ export async function templateEditorPage(ctx) {
   const price = h("div", { class: "price card", "aria-live": "polite", id: "live-price" });
   const errors = errorBox();
 
+  /** @type {ReturnType<typeof questionEditor>[]} */
   let editors = [];
+  /** @param {Question[]} questions */
   const renderQuestions = (questions) => {
     editors = questions.map((q, i) =>
       questionEditor(
@@ -278,7 +331,7 @@ export async function templateEditorPage(ctx) {
           current.splice(i, 1);
           renderQuestions(current);
           updatePrice();
-          questionsBox.querySelector("fieldset textarea")?.focus();
+          /** @type {HTMLElement | null} */ (questionsBox.querySelector("fieldset textarea"))?.focus();
         },
         readOnly,
       ),
@@ -292,6 +345,7 @@ export async function templateEditorPage(ctx) {
     const count = editors.length;
     const own = ownPrice(tariff, count);
     const callPrice = toMicro(tariff.pricePerMinute) - savedOwn + (active.checked ? own : 0n);
+    /** @param {bigint} micro */
     const money = (micro) => formatMoney(fromMicro(micro), tariff.currency);
     price.replaceChildren(
       ...[
@@ -320,7 +374,7 @@ export async function templateEditorPage(ctx) {
           ),
         ),
         active.checked ? null : h("p", { class: "muted" }, t("tpl.inactiveHint")),
-      ].filter(Boolean),
+      ].filter((node) => node !== null),
     );
   };
   active.addEventListener("change", updatePrice);
@@ -329,21 +383,23 @@ export async function templateEditorPage(ctx) {
 
   const save = async () => {
     errors.textContent = "";
+    /** @type {Body<"/api/v1/templates">} */
     const body = {
       name: name.value.trim(),
-      provider: provider.value,
+      // One of the choices this page offers: the server's own list (its OpenAPI enum) or the saved value.
+      provider: /** @type {Body<"/api/v1/templates">["provider"]} */ (provider.value),
       active: active.checked,
       questions: editors.map((e) => e.value()),
     };
     try {
-      if (isNew) await api.post("/api/v1/templates", body);
-      else await api.patch(`/api/v1/templates/${id}`, body);
+      if (isNew) await api.post("/api/v1/templates", { body });
+      else await api.patch("/api/v1/templates/{id}", { path: { id }, body });
       ctx.announce(t("tpl.saved"));
       ctx.navigate("/templates");
     } catch (error) {
       const invalid = error instanceof ApiError && error.code === "VALIDATION_FAILED";
-      errors.replaceChildren(h("span", {}, invalid ? t("tpl.invalid") : error.message));
-      if (Array.isArray(error.details)) {
+      errors.replaceChildren(h("span", {}, invalid ? t("tpl.invalid") : errorMessage(error)));
+      if (error instanceof ApiError && Array.isArray(error.details)) {
         errors.append(
           h(
             "ul",
@@ -420,10 +476,10 @@ export async function templateEditorPage(ctx) {
                   onClick: async () => {
                     if (!confirm(t("tpl.confirmDelete", { name: draft.name }))) return;
                     try {
-                      await api.delete(`/api/v1/templates/${id}`);
+                      await api.delete("/api/v1/templates/{id}", { path: { id } });
                       ctx.navigate("/templates");
                     } catch (error) {
-                      errors.textContent = error.message;
+                      errors.textContent = errorMessage(error);
                     }
                   },
                 },
