@@ -1,5 +1,4 @@
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -7,6 +6,7 @@ import { type CallScript, synthesizeCall } from "../../scripts/fixtures/synthesi
 import { killAllInOne, type ServerProcess, startAllInOne } from "../harness/all-in-one-process.ts";
 import { apiClient, pushRecording, registerOwner } from "../harness/api-client.ts";
 import { createDatabaseOf, databaseKinds, type TestDatabase } from "../harness/test-database.ts";
+import { freePort, until } from "../harness/wait.ts";
 
 /**
  * Issue #13: what a person does to a running server. `./scripts/start`'s process is started as the leader
@@ -38,31 +38,6 @@ const BAD_LOG = /TypeError|Unhandled|unhandledRejection|uncaught/i;
 
 let workDir: string;
 let recording: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tyndau-interrupt-"));

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startApi } from "../../services/api/main.ts";
@@ -17,6 +16,7 @@ import { openInfrastructure } from "../../shared/runtime/infrastructure.ts";
 import { useTestS3 } from "./s3rver.ts";
 import { startTestSmtpServer, type TestSmtpServer } from "./smtp-server.ts";
 import { createDatabaseOf, type DatabaseKind } from "./test-database.ts";
+import { freePort } from "./wait.ts";
 
 export interface TestApp {
   baseUrl: string;
@@ -105,15 +105,4 @@ export async function startTestApp(
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -7,6 +7,7 @@ import { type Database, openPostgres } from "../../shared/db/client.ts";
 import { pushRecording, registerOwner } from "../harness/api-client.ts";
 import { type TestS3, useTestS3 } from "../harness/s3rver.ts";
 import { adminUrl } from "../harness/test-database.ts";
+import { until } from "../harness/wait.ts";
 import {
   clusterEnv,
   createMigratedDatabase,
@@ -43,20 +44,6 @@ let env: Record<string, string>;
 let baseUrl: string;
 const processes: ServiceProcess[] = [];
 let keepLogs = false;
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function startWorker(label: string): ServiceProcess {
   const worker = startService("pipeline", label, env, workDir, { detached: true });
