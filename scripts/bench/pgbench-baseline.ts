@@ -80,7 +80,7 @@ export function parsePgbench(output: string): Omit<PgbenchResult, "command"> {
 
 /**
  * Runs CHARGE_STEP_SCRIPT with pgbench against `databaseUrl` (a libpq URI, as node-postgres takes).
- * `pgOptions` goes to PGOPTIONS: a URI's `options` would need its spaces percent-encoded.
+ * `pgOptions` goes into the URI's `options` parameter, percent-encoded (libpq decodes %20, not `+`).
  */
 export async function runPgbench(
   teardown: Teardown,
@@ -99,6 +99,9 @@ export async function runPgbench(
   try {
     const script = path.join(dir, "charge-step.sql");
     await fs.writeFile(script, CHARGE_STEP_SCRIPT);
+    const url = new URL(args.databaseUrl);
+    if (args.pgOptions) url.search = `options=${encodeURIComponent(args.pgOptions)}`;
+    const target = url.toString();
     // -n: no vacuum of pgbench's own tables (there are none here; ours were vacuumed when created).
     const argv = [
       "-n",
@@ -112,10 +115,9 @@ export async function runPgbench(
       `rows=${args.rows}`,
       "-f",
       script,
-      args.databaseUrl,
+      target,
     ];
     const child = spawn(args.pgbench, argv, {
-      env: { ...process.env, ...(args.pgOptions ? { PGOPTIONS: args.pgOptions } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     teardown.add("pgbench", () => {

@@ -1,11 +1,7 @@
 import { z } from "zod";
-import {
-  type RecordInvoicePaymentResult,
-  recordInvoicePayment,
-} from "../../../../shared/billing/invoices.ts";
-import { getInvoiceForStaff } from "../../../../shared/db/repositories/invoices.repository.ts";
-import { currencies, Money } from "../../../../shared/money/money.ts";
-import { notifyInvoicePaid } from "../../../../shared/notifications/notifications.ts";
+import { confirmInvoicePayment } from "../../../../shared/billing/confirm-invoice-payment.ts";
+import type { RecordInvoicePaymentResult } from "../../../../shared/billing/invoices.ts";
+import { currencies } from "../../../../shared/money/money.ts";
 import type { ApiDeps } from "../../api-deps.ts";
 import { clientAddress } from "../../http/caller.ts";
 import { type AnyRoute, defineRoute } from "../../http/route.ts";
@@ -21,6 +17,16 @@ const paymentBody = z.object({
 });
 
 const staffInvoiceDto = invoiceDto.extend({ accountId: z.uuid() });
+
+function paymentAnswer(result: RecordInvoicePaymentResult) {
+  return {
+    status: 200,
+    body: {
+      invoice: { ...toInvoiceDto(result.invoice), accountId: result.invoice.accountId },
+      credited: result.credited,
+    },
+  };
+}
 
 export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -47,38 +53,20 @@ export function adminInvoicesRoutes(deps: ApiDeps): AnyRoute[] {
         },
       },
       handler: async ({ params, body, auth, log, req, keepAnswer }) => {
-        const current = await getInvoiceForStaff(db, params.id);
-        const answer = (result: RecordInvoicePaymentResult) => ({
-          status: 200,
-          body: {
-            invoice: { ...toInvoiceDto(result.invoice), accountId: result.invoice.accountId },
-            credited: result.credited,
-          },
-        });
         // The credit, its audit entry and the Idempotency-Key's answer commit in one transaction.
-        const result = await recordInvoicePayment(
-          { db, queue: deps.queue, clock: deps.clock },
+        const result = await confirmInvoicePayment(
+          { db, queue: deps.queue, clock: deps.clock, mailer: deps.mailer, logger: log },
           {
             invoiceId: params.id,
-            amount: Money.of(body.amount, body.currency ?? current.amount.currency),
+            amount: body.amount,
+            currency: body.currency,
             paidAt: new Date(body.paidAt),
             staffUserId: auth.user.id,
             staffIp: clientAddress(req),
           },
-          { beforeCommit: (tx, done) => keepAnswer(tx, answer(done)) },
+          { beforeCommit: (tx, done) => keepAnswer(tx, paymentAnswer(done)) },
         );
-        if (result.credited) {
-          // After the commit, outside any transaction; a failure here is retried by low-balance-notify.
-          await notifyInvoicePaid(
-            { db, mailer: deps.mailer, logger: log },
-            {
-              accountId: result.invoice.accountId,
-              invoiceNumber: result.invoice.number,
-              amount: result.invoice.amount,
-            },
-          ).catch((err) => log.warn({ err }, "invoice-paid notice deferred to the job"));
-        }
-        return answer(result);
+        return paymentAnswer(result);
       },
     }),
   ];

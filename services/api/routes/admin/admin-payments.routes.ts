@@ -28,6 +28,23 @@ const refundDto = z.object({
   createdAt: z.string(),
 });
 
+function refundAnswer(refund: RefundResult) {
+  return {
+    status: 200,
+    body: {
+      id: refund.id,
+      paymentId: refund.paymentId,
+      accountId: refund.accountId,
+      amount: apiAmount(refund.amount),
+      currency: refund.amount.currency,
+      reason: refund.reason,
+      refundedTotal: apiAmount(refund.refundedTotal),
+      refundable: apiAmount(refund.refundable),
+      createdAt: toAstanaIso(refund.createdAt),
+    },
+  };
+}
+
 /** Staff actions on card payments (API.md "Staff"). */
 export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
   const db = deps.database.db;
@@ -53,20 +70,6 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ params, body, auth, log, req, keepAnswer }) => {
         const payment = await findPaymentById(db, params.id);
         if (!payment) throw notFound("Payment");
-        const answer = (refund: RefundResult) => ({
-          status: 200,
-          body: {
-            id: refund.id,
-            paymentId: refund.paymentId,
-            accountId: refund.accountId,
-            amount: apiAmount(refund.amount),
-            currency: refund.amount.currency,
-            reason: refund.reason,
-            refundedTotal: apiAmount(refund.refundedTotal),
-            refundable: apiAmount(refund.refundable),
-            createdAt: toAstanaIso(refund.createdAt),
-          },
-        });
         // The refund, its audit entry and the Idempotency-Key's answer commit in one transaction.
         const refund = await refundPayment(
           { db, clock: deps.clock },
@@ -77,18 +80,14 @@ export function adminPaymentsRoutes(deps: ApiDeps): AnyRoute[] {
             staffUserId: auth.user.id,
             staffIp: clientAddress(req),
           },
-          { beforeCommit: (tx, done) => keepAnswer(tx, answer(done)) },
+          { beforeCommit: (tx, done) => keepAnswer(tx, refundAnswer(done)) },
         );
+        const { id: refundId, accountId, amount } = refund;
         log.info(
-          {
-            refundId: refund.id,
-            paymentId: payment.id,
-            accountId: payment.accountId,
-            amount: refund.amount.toJSON(),
-          },
+          { refundId, paymentId: payment.id, accountId, amount: amount.toJSON() },
           "payment refunded by staff",
         );
-        return answer(refund);
+        return refundAnswer(refund);
       },
     }),
   ];
