@@ -63,6 +63,12 @@ export function openPostgres(url: string, poolMax = 10, timeouts: PostgresTimeou
   });
   // An idle client's error (e.g. the server restarted) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  // So must a checked-out client's (a transaction between two statements has no query to hand the error
+  // to, and pg then emits it on the client): its next query fails, the transaction rolls back and
+  // pg-pool discards the broken client on release.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   return {
     kind: "postgres",
